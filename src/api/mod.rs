@@ -1,0 +1,1 @@
+//! The BILLmanager client: one `reqwest` client, dialects, auth, decoding, error kinds.

@@ -1,0 +1,1 @@
+//! Validated runtime options, profiles (TOML) and credentials.

@@ -1,0 +1,1 @@
+//! The executor: pacing, retries, reconcile-before-retry, journal, events.

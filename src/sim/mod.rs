@@ -1,0 +1,1 @@
+//! The embedded BILLmanager simulator (axum), with fault injection.
