@@ -9,13 +9,20 @@ fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             // --help and --version are not errors; bad flags are bad input (exit 2).
-            let code = if e.use_stderr() { billfleet::exit::BAD_INPUT } else { billfleet::exit::OK };
+            let code = if e.use_stderr() {
+                billfleet::exit::BAD_INPUT
+            } else {
+                billfleet::exit::OK
+            };
             let _ = e.print();
             return ExitCode::from(code);
         }
     };
     billfleet::report::init_logging(cli.verbose, cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

@@ -20,7 +20,10 @@ pub struct Money {
 impl Money {
     /// An amount with a currency.
     pub fn new(cents: i64, currency: impl Into<String>) -> Self {
-        Self { cents, currency: currency.into() }
+        Self {
+            cents,
+            currency: currency.into(),
+        }
     }
 
     /// Parses a localized amount: digits with `.` or `,` decimals, spaces (also non-breaking)
@@ -58,14 +61,23 @@ impl Money {
     /// Multiplies by a whole count (a per-server price times the number of servers).
     pub fn times(&self, n: u64) -> Self {
         let n = i64::try_from(n).unwrap_or(i64::MAX);
-        Self { cents: self.cents.saturating_mul(n), currency: self.currency.clone() }
+        Self {
+            cents: self.cents.saturating_mul(n),
+            currency: self.currency.clone(),
+        }
     }
 
     /// Adds another amount; the currency of `self` wins unless it is empty.
     pub fn plus(&self, other: &Money) -> Self {
-        let currency =
-            if self.currency.is_empty() { other.currency.clone() } else { self.currency.clone() };
-        Self { cents: self.cents.saturating_add(other.cents), currency }
+        let currency = if self.currency.is_empty() {
+            other.currency.clone()
+        } else {
+            self.currency.clone()
+        };
+        Self {
+            cents: self.cents.saturating_add(other.cents),
+            currency,
+        }
     }
 }
 
@@ -78,7 +90,9 @@ fn parse_cents(number: &str) -> Option<i64> {
     // The last separator followed by one or two digits is the decimal point; others group.
     let last_sep = digits.rfind(['.', ',']);
     let (int_part, frac_part) = match last_sep {
-        Some(i) if digits.len() - i - 1 <= 2 && digits.len() - i > 1 => (&digits[..i], &digits[i + 1..]),
+        Some(i) if digits.len() - i - 1 <= 2 && digits.len() - i > 1 => {
+            (&digits[..i], &digits[i + 1..])
+        }
         _ => (digits, ""),
     };
     let int_digits: String = int_part.chars().filter(char::is_ascii_digit).collect();
@@ -88,7 +102,11 @@ fn parse_cents(number: &str) -> Option<i64> {
     if !frac_part.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
-    let whole: i64 = if int_digits.is_empty() { 0 } else { int_digits.parse().ok()? };
+    let whole: i64 = if int_digits.is_empty() {
+        0
+    } else {
+        int_digits.parse().ok()?
+    };
     let frac: i64 = match frac_part.len() {
         0 => 0,
         1 => frac_part.parse::<i64>().ok()? * 10,

@@ -24,18 +24,29 @@ impl Pacer {
         let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = Quota::with_period(period).map(|q| RateLimiter::direct(q.allow_burst(burst)));
-        Self { limiter, cooldown_until: Mutex::new(None), calls: AtomicU64::new(0) }
+        Self {
+            limiter,
+            cooldown_until: Mutex::new(None),
+            calls: AtomicU64::new(0),
+        }
     }
 
     /// No pacing at all (tests of other parts, the simulator's own tools).
     pub fn unlimited() -> Self {
-        Self { limiter: None, cooldown_until: Mutex::new(None), calls: AtomicU64::new(0) }
+        Self {
+            limiter: None,
+            cooldown_until: Mutex::new(None),
+            calls: AtomicU64::new(0),
+        }
     }
 
     /// Waits for any cool-down, then for a slot of the rate limit.
     pub async fn wait(&self) {
         loop {
-            let until = *self.cooldown_until.lock().unwrap_or_else(|p| p.into_inner());
+            let until = *self
+                .cooldown_until
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
             match until {
                 Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
                 _ => break,
@@ -50,7 +61,10 @@ impl Pacer {
     /// Holds every caller back for `pause` from now (extends, never shortens, a cool-down).
     pub fn cool_down(&self, pause: Duration) {
         let until = Instant::now() + pause;
-        let mut guard = self.cooldown_until.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self
+            .cooldown_until
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if guard.is_none_or(|t| t < until) {
             *guard = Some(until);
         }
@@ -74,7 +88,11 @@ mod tests {
             pacer.wait().await;
         }
         // two at once, then two more at 50 ms intervals: at least ~100 ms in all
-        assert!(start.elapsed() >= Duration::from_millis(90), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() >= Duration::from_millis(90),
+            "{:?}",
+            start.elapsed()
+        );
         assert_eq!(pacer.calls(), 4);
     }
 

@@ -9,7 +9,10 @@ pub async fn run(cli: Cli) -> u8 {
     match cli.command {
         Command::Validate(args) => validate(&args),
         other => {
-            eprintln!("error: `{}` is not available in this build yet", command_name(&other));
+            eprintln!(
+                "error: `{}` is not available in this build yet",
+                command_name(&other)
+            );
             exit::BAD_INPUT
         }
     }

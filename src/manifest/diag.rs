@@ -57,7 +57,11 @@ impl fmt::Display for Diagnostics {
             writeln!(f, "{d}")?;
         }
         let n = self.0.len();
-        write!(f, "{n} error{} found; nothing was sent to the billing", if n == 1 { "" } else { "s" })
+        write!(
+            f,
+            "{n} error{} found; nothing was sent to the billing",
+            if n == 1 { "" } else { "s" }
+        )
     }
 }
 

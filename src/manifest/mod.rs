@@ -39,7 +39,10 @@ pub fn load_file(path: &Path) -> Result<Loaded, Diagnostics> {
 pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
     let file = path.display().to_string();
     let manifest: Manifest = serde_norway::from_str(&source).map_err(|e| {
-        let pos = e.location().map(|l| Pos { line: l.line(), col: l.column() });
+        let pos = e.location().map(|l| Pos {
+            line: l.line(),
+            col: l.column(),
+        });
         Diagnostics(vec![Diagnostic {
             message: e.to_string(),
             file,
@@ -48,5 +51,9 @@ pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
             hint: None,
         }])
     })?;
-    Ok(Loaded { manifest, path: path.to_owned(), source })
+    Ok(Loaded {
+        manifest,
+        path: path.to_owned(),
+        source,
+    })
 }

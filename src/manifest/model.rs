@@ -158,6 +158,29 @@ pub struct Group {
     pub params: BTreeMap<String, Scalar>,
 }
 
+impl Group {
+    /// The stable key of server `seq`: `<name>-<seq>` (sent as `remoteid`).
+    pub fn key(&self, seq: u64) -> String {
+        format!("{}-{}", self.name, seq)
+    }
+
+    /// The declared sequence numbers: `start .. start + count` (empty when either is negative).
+    pub fn seqs(&self) -> std::ops::Range<u64> {
+        let start = u64::try_from(self.start).unwrap_or(0);
+        let count = u64::try_from(self.count).unwrap_or(0);
+        start..start.saturating_add(count)
+    }
+
+    /// The parsed domain pattern, when the group has one.
+    pub fn pattern(
+        &self,
+    ) -> Option<Result<super::pattern::DomainPattern, super::pattern::PatternError>> {
+        self.domain
+            .as_deref()
+            .map(super::pattern::DomainPattern::parse)
+    }
+}
+
 fn default_type() -> String {
     "vds".to_owned()
 }

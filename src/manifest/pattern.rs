@@ -12,7 +12,9 @@ pub struct DomainPattern {
 enum Part {
     Text(String),
     /// `{seq}` (width 0) or `{seq:0N}`.
-    Seq { width: usize },
+    Seq {
+        width: usize,
+    },
     Name,
 }
 
@@ -102,7 +104,9 @@ fn parse_placeholder(inner: &str) -> Result<Part, String> {
                     )),
                 }
             } else {
-                Err(format!("unknown placeholder `{{{inner}}}`; use `{{seq}}`, `{{seq:03}}` or `{{name}}`"))
+                Err(format!(
+                    "unknown placeholder `{{{inner}}}`; use `{{seq}}`, `{{seq:03}}` or `{{name}}`"
+                ))
             }
         }
     }
@@ -119,16 +123,27 @@ pub fn dns_problem(domain: &str) -> Option<String> {
     }
     for label in domain.trim_end_matches('.').split('.') {
         if label.is_empty() {
-            return Some(format!("`{domain}` has an empty label (two dots in a row?)"));
+            return Some(format!(
+                "`{domain}` has an empty label (two dots in a row?)"
+            ));
         }
         if label.len() > 63 {
-            return Some(format!("label `{label}` of `{domain}` is longer than 63 characters"));
+            return Some(format!(
+                "label `{label}` of `{domain}` is longer than 63 characters"
+            ));
         }
         if label.starts_with('-') || label.ends_with('-') {
-            return Some(format!("label `{label}` of `{domain}` starts or ends with `-`"));
+            return Some(format!(
+                "label `{label}` of `{domain}` starts or ends with `-`"
+            ));
         }
-        if let Some(c) = label.chars().find(|c| !(c.is_ascii_alphanumeric() || *c == '-')) {
-            return Some(format!("`{domain}` holds `{c}`, which is not allowed in a host name"));
+        if let Some(c) = label
+            .chars()
+            .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+        {
+            return Some(format!(
+                "`{domain}` holds `{c}`, which is not allowed in a host name"
+            ));
         }
     }
     None
