@@ -5,6 +5,8 @@
 
 use std::fmt;
 
+use serde::Deserialize as _;
+
 /// A secret string whose `Debug`/`Display` redact.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
@@ -47,6 +49,12 @@ impl From<String> for Secret {
 impl From<&str> for Secret {
     fn from(value: &str) -> Self {
         Self(value.to_owned())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret::new)
     }
 }
 
