@@ -11,6 +11,7 @@ pub mod interrupt;
 pub mod journal;
 pub mod lock;
 pub mod retry;
+mod worker;
 
 use std::path::{Path, PathBuf};
 
