@@ -1,1 +1,36 @@
-//! The executor: pacing, retries, reconcile-before-retry, journal, events.
+//! The executor: one generic engine that runs jobs under a [`Policy`] (concurrency, retries
+//! with back-off, reconcile-before-retry, failure limit, stop), plus what makes a paid run
+//! safe to interrupt and rerun: the [`journal`], the apply [`lock`] and Ctrl-C handling
+//! ([`interrupt`]).
+//!
+//! Nothing here prints: the engine reports through [`Event`]s, which `report::progress`
+//! turns into the terminal output.
+
+mod engine;
+pub mod interrupt;
+pub mod journal;
+pub mod lock;
+pub mod retry;
+mod worker;
+
+use std::path::{Path, PathBuf};
+
+pub use engine::{Event, Job, JobResult, Outcome, Policy, run};
+pub use interrupt::Interrupt;
+pub use journal::{Journal, JournalError, KeyState, Recorded, Replay};
+pub use lock::{ApplyLock, LockError};
+pub use retry::{Backoff, ErrorClass};
+
+/// The directory beside `manifest` that holds billfleet's own files for it.
+pub fn state_dir(manifest: &Path) -> PathBuf {
+    let dir = manifest.parent().unwrap_or(Path::new(""));
+    dir.join(".billfleet")
+}
+
+/// `<manifest dir>/.billfleet/<manifest stem>.<extension>`.
+fn state_file(manifest: &Path, extension: &str) -> PathBuf {
+    let stem = manifest
+        .file_stem()
+        .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
+    state_dir(manifest).join(format!("{stem}.{extension}"))
+}

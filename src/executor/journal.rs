@@ -1,0 +1,411 @@
+//! The apply journal: an append-only JSON-lines file per manifest
+//! (`<manifest dir>/.billfleet/<manifest stem>.journal`) that makes a rerun after a crash or
+//! Ctrl-C safe.
+//!
+//! An *intent* is written (and synced to disk) before each paid call and an *outcome* after
+//! it. On the next run, a key whose last record is an intent is [`KeyState::Pending`]: the
+//! call may or may not have happened, so it must be reconciled before anything is sent.
+//! Records hold only the fields given to them, never secrets.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// A journal file could not be opened, read or written.
+#[derive(Debug, thiserror::Error)]
+#[error("journal {}: {action}: {source}", path.display())]
+pub struct JournalError {
+    path: PathBuf,
+    action: &'static str,
+    #[source]
+    source: io::Error,
+}
+
+/// How a paid call ended, as recorded in the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Recorded {
+    /// The service exists (ordered now, or found by a reconcile).
+    Ordered,
+    /// The call failed; nothing was ordered.
+    Failed,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+enum Record {
+    Intent {
+        run: String,
+        ts: DateTime<Utc>,
+        key: String,
+        domain: String,
+        func: String,
+        attempt: u32,
+    },
+    Outcome {
+        run: String,
+        ts: DateTime<Utc>,
+        key: String,
+        outcome: Recorded,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        service_id: Option<String>,
+        domain: String,
+    },
+}
+
+/// The last known state of one key after replaying the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyState {
+    /// A call was about to be sent and no outcome was recorded: reconcile before resending.
+    Pending {
+        /// The domain the call was for.
+        domain: String,
+        /// The billing function that was called.
+        func: String,
+        /// The attempt number of that call.
+        attempt: u32,
+    },
+    /// The service was ordered.
+    Ordered {
+        /// Its id, when known.
+        service_id: Option<String>,
+        /// Its domain.
+        domain: String,
+    },
+    /// The last call failed.
+    Failed {
+        /// The domain the call was for.
+        domain: String,
+    },
+}
+
+/// What an existing journal says, key by key.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replay {
+    states: HashMap<String, KeyState>,
+    /// Lines that could not be read (a torn last line after a crash, or damage).
+    pub skipped_lines: usize,
+}
+
+impl Replay {
+    /// The last state of `key`, if the journal mentions it.
+    pub fn state(&self, key: &str) -> Option<&KeyState> {
+        self.states.get(key)
+    }
+
+    /// The keys with an intent but no outcome, sorted.
+    pub fn pending(&self) -> Vec<&str> {
+        let mut keys: Vec<&str> = self
+            .states
+            .iter()
+            .filter(|(_, s)| matches!(s, KeyState::Pending { .. }))
+            .map(|(k, _)| k.as_str())
+            .collect();
+        keys.sort_unstable();
+        keys
+    }
+
+    /// How many keys the journal mentions.
+    pub fn len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// True when the journal mentions no key.
+    pub fn is_empty(&self) -> bool {
+        self.states.is_empty()
+    }
+
+    fn apply(&mut self, record: Record) {
+        let (key, state) = match record {
+            Record::Intent {
+                key,
+                domain,
+                func,
+                attempt,
+                ..
+            } => (
+                key,
+                KeyState::Pending {
+                    domain,
+                    func,
+                    attempt,
+                },
+            ),
+            Record::Outcome {
+                key,
+                outcome: Recorded::Ordered,
+                service_id,
+                domain,
+                ..
+            } => (key, KeyState::Ordered { service_id, domain }),
+            Record::Outcome {
+                key,
+                outcome: Recorded::Failed,
+                domain,
+                ..
+            } => (key, KeyState::Failed { domain }),
+        };
+        self.states.insert(key, state);
+    }
+}
+
+/// An open journal, shareable between workers (`&self` methods; appends are serialised).
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    run_id: String,
+    // A std mutex: held for one write + sync, never across an await.
+    file: Mutex<File>,
+}
+
+impl Journal {
+    /// Where the journal of `manifest` lives: `<dir>/.billfleet/<stem>.journal`.
+    pub fn path_for(manifest: &Path) -> PathBuf {
+        super::state_file(manifest, "journal")
+    }
+
+    /// Opens (creating it and its directory if needed) the journal at `path` for appending,
+    /// and replays what it already holds. A torn last line is ignored and cut off so the
+    /// next record starts on a line of its own.
+    pub fn open(path: &Path) -> Result<(Self, Replay), JournalError> {
+        let fail = |action, source| JournalError {
+            path: path.to_owned(),
+            action,
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            fs::create_dir_all(dir).map_err(|e| fail("cannot create its directory", e))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| fail("cannot open", e))?;
+        let mut text = Vec::new();
+        file.read_to_end(&mut text)
+            .map_err(|e| fail("cannot read", e))?;
+        let (replay, complete) = replay(&text);
+        if complete < text.len() {
+            file.set_len(complete as u64)
+                .map_err(|e| fail("cannot cut off a torn last line", e))?;
+            file.seek(SeekFrom::End(0))
+                .map_err(|e| fail("cannot seek", e))?;
+        }
+        let journal = Self {
+            path: path.to_owned(),
+            run_id: format!("{:016x}", rand::random::<u64>()),
+            file: Mutex::new(file),
+        };
+        Ok((journal, replay))
+    }
+
+    /// The id stamped on every record of this run.
+    pub fn run_id(&self) -> &str {
+        &self.run_id
+    }
+
+    /// The file this journal appends to.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Records, durably, that attempt `attempt` of `func` for `key` is about to be sent.
+    /// Call it BEFORE the paid call.
+    pub fn record_intent(
+        &self,
+        key: &str,
+        domain: &str,
+        func: &str,
+        attempt: u32,
+    ) -> Result<(), JournalError> {
+        self.append(&Record::Intent {
+            run: self.run_id.clone(),
+            ts: Utc::now(),
+            key: key.to_owned(),
+            domain: domain.to_owned(),
+            func: func.to_owned(),
+            attempt,
+        })
+    }
+
+    /// Records, durably, how the call for `key` ended.
+    pub fn record_outcome(
+        &self,
+        key: &str,
+        outcome: Recorded,
+        service_id: Option<&str>,
+        domain: &str,
+    ) -> Result<(), JournalError> {
+        self.append(&Record::Outcome {
+            run: self.run_id.clone(),
+            ts: Utc::now(),
+            key: key.to_owned(),
+            outcome,
+            service_id: service_id.map(str::to_owned),
+            domain: domain.to_owned(),
+        })
+    }
+
+    /// One line, one write, then `sync_data` so the record survives a crash.
+    fn append(&self, record: &Record) -> Result<(), JournalError> {
+        let fail = |action, source| JournalError {
+            path: self.path.clone(),
+            action,
+            source,
+        };
+        let mut line = serde_json::to_vec(record)
+            .map_err(|e| fail("cannot encode a record", io::Error::other(e)))?;
+        line.push(b'\n');
+        let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
+        file.write_all(&line).map_err(|e| fail("cannot write", e))?;
+        file.sync_data().map_err(|e| fail("cannot sync", e))
+    }
+}
+
+/// Replays the complete lines of `text`; returns the replay and the length of the part
+/// that ends with a newline (anything after it is a torn line).
+fn replay(text: &[u8]) -> (Replay, usize) {
+    let mut replay = Replay::default();
+    let complete = text
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |pos| pos + 1);
+    if complete < text.len() {
+        replay.skipped_lines += 1;
+    }
+    for line in text[..complete].split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Record>(line) {
+            Ok(record) => replay.apply(record),
+            Err(_) => replay.skipped_lines += 1,
+        }
+    }
+    (replay, complete)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn last_record_per_key_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".billfleet/web.journal");
+        {
+            let (j, replay) = Journal::open(&path).unwrap();
+            assert!(replay.is_empty());
+            j.record_intent("web-1", "web-001.example.com", "vds.order.param", 1)
+                .unwrap();
+            j.record_outcome(
+                "web-1",
+                Recorded::Ordered,
+                Some("4242"),
+                "web-001.example.com",
+            )
+            .unwrap();
+            j.record_intent("web-2", "web-002.example.com", "vds.order.param", 1)
+                .unwrap();
+            j.record_outcome("web-2", Recorded::Failed, None, "web-002.example.com")
+                .unwrap();
+            j.record_intent("web-2", "web-002.example.com", "vds.order.param", 2)
+                .unwrap();
+            j.record_intent("web-3", "web-003.example.com", "vds.order.param", 1)
+                .unwrap();
+            j.record_outcome("web-3", Recorded::Failed, None, "web-003.example.com")
+                .unwrap();
+        }
+        let (_, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.len(), 3);
+        assert_eq!(replay.skipped_lines, 0);
+        assert_eq!(
+            replay.state("web-1"),
+            Some(&KeyState::Ordered {
+                service_id: Some("4242".into()),
+                domain: "web-001.example.com".into()
+            })
+        );
+        assert_eq!(
+            replay.state("web-2"),
+            Some(&KeyState::Pending {
+                domain: "web-002.example.com".into(),
+                func: "vds.order.param".into(),
+                attempt: 2
+            })
+        );
+        assert_eq!(
+            replay.state("web-3"),
+            Some(&KeyState::Failed {
+                domain: "web-003.example.com".into()
+            })
+        );
+        assert_eq!(replay.pending(), vec!["web-2"]);
+    }
+
+    #[test]
+    fn records_carry_run_id_and_utc_timestamp() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.journal");
+        let (j, _) = Journal::open(&path).unwrap();
+        j.record_intent("a-1", "a.example.com", "vds.order.param", 1)
+            .unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        let value: serde_json::Value = serde_json::from_str(text.trim_end()).unwrap();
+        assert_eq!(value["kind"], "intent");
+        assert_eq!(value["run"], j.run_id());
+        assert_eq!(value["attempt"], 1);
+        let ts = value["ts"].as_str().unwrap();
+        assert!(ts.ends_with('Z'), "{ts}");
+        assert!(DateTime::parse_from_rfc3339(ts).is_ok());
+    }
+
+    #[test]
+    fn torn_last_line_is_ignored_and_cut_off() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("j.journal");
+        {
+            let (j, _) = Journal::open(&path).unwrap();
+            j.record_intent("a-1", "a.example.com", "vds.order.param", 1)
+                .unwrap();
+            j.record_outcome("a-1", Recorded::Ordered, Some("7"), "a.example.com")
+                .unwrap();
+        }
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"kind":"intent","run":"x","ts":"2025-01-0"#)
+            .unwrap();
+        drop(f);
+
+        let (j, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.skipped_lines, 1);
+        assert!(matches!(
+            replay.state("a-1"),
+            Some(KeyState::Ordered { .. })
+        ));
+        j.record_intent("a-2", "b.example.com", "vds.order.param", 1)
+            .unwrap();
+        drop(j);
+        let (_, replay) = Journal::open(&path).unwrap();
+        assert_eq!(replay.skipped_lines, 0, "the torn line was cut off");
+        assert_eq!(replay.pending(), vec!["a-2"]);
+    }
+
+    #[test]
+    fn path_is_beside_the_manifest() {
+        assert_eq!(
+            Journal::path_for(Path::new("fleets/web.yaml")),
+            Path::new("fleets/.billfleet/web.journal")
+        );
+        assert_eq!(
+            Journal::path_for(Path::new("web.yaml")),
+            Path::new(".billfleet/web.journal")
+        );
+    }
+}

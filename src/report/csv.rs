@@ -1,0 +1,277 @@
+//! The CSV report: one row per declared server, sorted by group then seq, written
+//! atomically (a temporary file in the same directory, then a rename).
+
+use std::fmt;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The report columns, in order: the contract's seven, then billfleet's own.
+pub const COLUMNS: [&str; 14] = [
+    "seq",
+    "group",
+    "domain",
+    "outcome",
+    "service_id",
+    "attempts",
+    "error",
+    "remoteid",
+    "status",
+    "ip",
+    "cost",
+    "original_domain",
+    "duration_ms",
+    "expiredate",
+];
+
+/// What became of one server in a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowOutcome {
+    /// Ordered by this run.
+    Ordered,
+    /// Already present; nothing was sent.
+    Exists,
+    /// Renewed (`prolong`).
+    Prolonged,
+    /// Suspended (`suspend`).
+    Suspended,
+    /// Resumed (`resume`).
+    Resumed,
+    /// Deleted (`destroy`).
+    Deleted,
+    /// Changed (`edit`).
+    Edited,
+    /// Nothing to change.
+    Unchanged,
+    /// Attempted and failed; `error` says why.
+    Failed,
+    /// Not attempted (e.g. after an abort).
+    Skipped,
+}
+
+impl RowOutcome {
+    /// The word written in the report.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ordered => "ordered",
+            Self::Exists => "exists",
+            Self::Prolonged => "prolonged",
+            Self::Suspended => "suspended",
+            Self::Resumed => "resumed",
+            Self::Deleted => "deleted",
+            Self::Edited => "edited",
+            Self::Unchanged => "unchanged",
+            Self::Failed => "failed",
+            Self::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for RowOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One row of the report. Empty optional fields are written as empty cells.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportRow {
+    /// Sequence number of the server in its group.
+    pub seq: u64,
+    /// Group name.
+    pub group: String,
+    /// The domain the server finally has (after a collision move).
+    pub domain: String,
+    /// What became of it.
+    pub outcome: RowOutcome,
+    /// The billing's service id, when there is one.
+    pub service_id: Option<String>,
+    /// Calls sent for it.
+    pub attempts: u32,
+    /// Why it failed; empty unless `outcome` is `failed`.
+    pub error: Option<String>,
+    /// The stable key sent as `remoteid` (`<group>-<seq>`).
+    pub remoteid: Option<String>,
+    /// The service status as the billing reports it.
+    pub status: Option<String>,
+    /// The service's IP address.
+    pub ip: Option<String>,
+    /// The cost of the call, as a decimal amount.
+    pub cost: Option<String>,
+    /// The domain declared in the manifest, when it differs from `domain`.
+    pub original_domain: Option<String>,
+    /// Time spent on the server, in milliseconds.
+    pub duration_ms: Option<u64>,
+    /// When the service expires.
+    pub expiredate: Option<String>,
+}
+
+impl ReportRow {
+    /// A row with the key fields set and everything else empty.
+    pub fn new(
+        group: impl Into<String>,
+        seq: u64,
+        domain: impl Into<String>,
+        outcome: RowOutcome,
+    ) -> Self {
+        Self {
+            seq,
+            group: group.into(),
+            domain: domain.into(),
+            outcome,
+            service_id: None,
+            attempts: 0,
+            error: None,
+            remoteid: None,
+            status: None,
+            ip: None,
+            cost: None,
+            original_domain: None,
+            duration_ms: None,
+            expiredate: None,
+        }
+    }
+}
+
+/// The report could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Encoding or writing the CSV failed.
+    #[error("cannot write the report: {0}")]
+    Csv(#[from] ::csv::Error),
+    /// A file operation on the report failed.
+    #[error("report {}: {action}: {source}", path.display())]
+    Io {
+        /// The file concerned.
+        path: PathBuf,
+        /// What was being done.
+        action: &'static str,
+        /// The OS error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// Writes the header and `rows`, sorted by group then seq, to `out`.
+pub fn write_csv<W: Write>(out: W, rows: &[ReportRow]) -> Result<(), ReportError> {
+    let mut sorted: Vec<&ReportRow> = rows.iter().collect();
+    sorted.sort_by(|a, b| a.group.cmp(&b.group).then(a.seq.cmp(&b.seq)));
+    let mut writer = ::csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(out);
+    writer.write_record(COLUMNS)?;
+    for row in sorted {
+        writer.serialize(row)?;
+    }
+    writer.flush().map_err(::csv::Error::from)?;
+    Ok(())
+}
+
+/// Writes the report to `path` atomically: readers see the old file or the whole new one,
+/// never a part.
+pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> {
+    let io_err = |path: &Path, action, source| ReportError::Io {
+        path: path.to_owned(),
+        action,
+        source,
+    };
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path
+        .file_name()
+        .map_or_else(|| "report.csv".into(), |n| n.to_string_lossy());
+    let temp = dir.join(format!(
+        ".{name}.{}.{:08x}.tmp",
+        std::process::id(),
+        rand::random::<u32>()
+    ));
+    let file = File::create_new(&temp).map_err(|e| io_err(&temp, "cannot create", e))?;
+    let written = write_csv(BufWriter::new(&file), rows).and_then(|()| {
+        file.sync_all()
+            .map_err(|e| io_err(&temp, "cannot sync", e))?;
+        fs::rename(&temp, path).map_err(|e| io_err(path, "cannot replace", e))
+    });
+    if written.is_err() {
+        // Best effort: the temporary file is useless now.
+        let _ = fs::remove_file(&temp);
+    }
+    written
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(rows: &[ReportRow]) -> String {
+        let mut out = Vec::new();
+        write_csv(&mut out, rows).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn header_exactly_and_empty_report_still_has_it() {
+        assert_eq!(
+            text(&[]),
+            "seq,group,domain,outcome,service_id,attempts,error,\
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate\n"
+        );
+    }
+
+    #[test]
+    fn rows_sorted_by_group_then_seq_with_empty_cells() {
+        let mut failed = ReportRow::new("web", 2, "web-002.example.com", RowOutcome::Failed);
+        failed.attempts = 5;
+        failed.error = Some("insufficient funds, \"EUR\"".into());
+        let mut ordered = ReportRow::new("web", 10, "web-011.example.com", RowOutcome::Ordered);
+        ordered.service_id = Some("4242".into());
+        ordered.attempts = 1;
+        ordered.original_domain = Some("web-010.example.com".into());
+        ordered.duration_ms = Some(850);
+        let db = ReportRow::new("db", 3, "db-3.example.com", RowOutcome::Skipped);
+        let out = text(&[ordered, failed, db]);
+        let lines: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,",
+            ]
+        );
+    }
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("web.results.csv");
+        fs::write(&path, "old").unwrap();
+        let row = ReportRow::new("web", 1, "web-001.example.com", RowOutcome::Exists);
+        write_report(&path, std::slice::from_ref(&row)).unwrap();
+        let back: Vec<ReportRow> = ::csv::Reader::from_path(&path)
+            .unwrap()
+            .deserialize()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(back, [row]);
+        let names: Vec<_> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["web.results.csv"]);
+    }
+
+    #[test]
+    fn missing_directory_is_an_error_naming_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("no/such/dir/r.csv");
+        let err = write_report(&missing, &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("cannot create"), "{text}");
+        assert!(text.contains("no/such/dir/.r.csv."), "{text}");
+    }
+}
