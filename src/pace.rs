@@ -5,7 +5,9 @@
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
@@ -48,7 +50,7 @@ impl Pacer {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner());
             match until {
-                Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
+                Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
                 _ => break,
             }
         }
@@ -83,7 +85,7 @@ mod tests {
     #[tokio::test]
     async fn burst_passes_at_once_then_paces() {
         let pacer = Pacer::new(20.0, 2);
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         for _ in 0..4 {
             pacer.wait().await;
         }
@@ -101,7 +103,7 @@ mod tests {
         let pacer = Pacer::unlimited();
         pacer.cool_down(Duration::from_millis(60));
         pacer.cool_down(Duration::from_millis(10)); // does not shorten
-        let start = Instant::now();
+        let start = std::time::Instant::now();
         pacer.wait().await;
         assert!(start.elapsed() >= Duration::from_millis(55));
     }

@@ -5,8 +5,6 @@
 
 use std::fmt;
 
-use serde::Deserialize as _;
-
 /// A secret string whose `Debug`/`Display` redact.
 #[derive(Clone, PartialEq, Eq, Default)]
 pub struct Secret(String);
