@@ -6,7 +6,9 @@
 use serde_json::{Map, Value as Json};
 
 use super::diag::Reporter;
-use super::yaml::{Kind, Node, Value};
+use saphyr_parser::ScalarStyle;
+
+use super::yaml::{Entry, Kind, Mark, Node, Scalar, Value};
 
 /// Keys that hold credentials at any depth, and further ones inside `params`.
 const SECRET_KEYS: [&str; 3] = ["password", "authinfo", "auth"];
@@ -15,8 +17,7 @@ const SECRET_PARAM_KEYS: [&str; 2] = ["username", "userpassword"];
 /// True when the key `key` of the map at `parent` (its last path segment) holds credentials.
 pub(crate) fn is_secret_key(parent_key: Option<&str>, key: &str) -> bool {
     let is = |k: &&str| k.eq_ignore_ascii_case(key);
-    SECRET_KEYS.iter().any(is)
-        || (parent_key == Some("params") && SECRET_PARAM_KEYS.iter().any(is))
+    SECRET_KEYS.iter().any(is) || (parent_key == Some("params") && SECRET_PARAM_KEYS.iter().any(is))
 }
 
 /// How a node fared.
@@ -30,17 +31,38 @@ enum Verdict {
     Fatal,
 }
 
-/// Checks `root` against `schema`; returns true when the pruned tree can be deserialized.
-pub(crate) fn check(root: &mut Node, schema: &Json, out: &mut Reporter) -> bool {
+/// What the structural pass leaves for the next ones.
+pub(crate) struct Checked {
+    /// The pruned tree can be deserialized.
+    pub readable: bool,
+    /// Paths whose values were reported and removed or replaced by a stand-in; later checks
+    /// skip them.
+    pub tainted: Vec<String>,
+}
+
+/// Checks `root` against `schema`, pruning what it reports.
+pub(crate) fn check(root: &mut Node, schema: &Json, out: &mut Reporter) -> Checked {
     let empty = Map::new();
-    let defs = schema.get("$defs").and_then(Json::as_object).unwrap_or(&empty);
-    let mut checker = Checker { defs, out };
-    checker.node(root, schema, "", None) == Verdict::Keep
+    let defs = schema
+        .get("$defs")
+        .and_then(Json::as_object)
+        .unwrap_or(&empty);
+    let mut checker = Checker {
+        defs,
+        out,
+        tainted: Vec::new(),
+    };
+    let readable = checker.node(root, schema, "", None) == Verdict::Keep;
+    Checked {
+        readable,
+        tainted: checker.tainted,
+    }
 }
 
 struct Checker<'a> {
     defs: &'a Map<String, Json>,
     out: &'a mut Reporter,
+    tainted: Vec<String>,
 }
 
 /// `path` as shown in messages.
@@ -49,6 +71,15 @@ fn shown(path: &str) -> String {
         "the top level".into()
     } else {
         format!("`{path}`")
+    }
+}
+
+/// Where a key of the map at `path` is, as shown in messages.
+fn place(path: &str) -> String {
+    if path.is_empty() {
+        "at the top level".into()
+    } else {
+        format!("in `{path}`")
     }
 }
 
@@ -78,14 +109,27 @@ impl<'a> Checker<'a> {
         schema
     }
 
-    fn node(&mut self, node: &mut Node, schema: &'a Json, path: &str, key: Option<&str>) -> Verdict {
+    fn node(
+        &mut self,
+        node: &mut Node,
+        schema: &'a Json,
+        path: &str,
+        key: Option<&str>,
+    ) -> Verdict {
         let schema = self.resolve(schema);
         if let Some(alts) = schema.get("anyOf").and_then(Json::as_array) {
             let is_null = node.type_name() == "null";
-            if is_null && alts.iter().any(|a| a.get("type") == Some(&Json::from("null"))) {
+            if is_null
+                && alts
+                    .iter()
+                    .any(|a| a.get("type") == Some(&Json::from("null")))
+            {
                 return Verdict::Keep;
             }
-            return match alts.iter().find(|a| a.get("type") != Some(&Json::from("null"))) {
+            return match alts
+                .iter()
+                .find(|a| a.get("type") != Some(&Json::from("null")))
+            {
                 Some(alt) => self.node(node, alt, path, key),
                 None => Verdict::Keep,
             };
@@ -179,70 +223,147 @@ impl<'a> Checker<'a> {
         let Kind::Map(entries) = &mut node.kind else {
             return Verdict::Keep;
         };
-        let props = schema.get("properties").and_then(Json::as_object);
-        let extra = schema.get("additionalProperties");
         let required: Vec<&str> = schema
             .get("required")
             .and_then(Json::as_array)
             .map(|r| r.iter().filter_map(Json::as_str).collect())
             .unwrap_or_default();
-        let mut verdict = Verdict::Keep;
-        let mut present: Vec<String> = Vec::new();
         let parent = Some(own_key).filter(|k| !k.is_empty());
+        // Required keys that are absent or were dropped, and keys a typo was taken for.
+        let mut lacking: Vec<String> = required.iter().map(|k| (*k).to_owned()).collect();
+        let mut suggested: Vec<String> = Vec::new();
+        let mut dropped: Vec<String> = Vec::new();
         entries.retain_mut(|entry| {
             if is_secret_key(parent, &entry.key) {
                 return false; // reported by the credentials scan
             }
-            let entry_path = child(path, &entry.key);
-            let value_schema = match (props.and_then(|p| p.get(&entry.key)), extra) {
-                (Some(s), _) => s,
-                (None, Some(Json::Bool(false))) => {
-                    let keys = props.map(|p| p.keys().map(String::as_str).collect::<Vec<_>>());
-                    self.unknown_key(entry.key_node.start.pos(), &entry.key, path, keys.unwrap_or_default());
-                    return false;
+            match self.entry(entry, schema, path) {
+                Ok(true) => {
+                    lacking.retain(|k| *k != entry.key);
+                    true
                 }
-                (None, Some(s)) => s,
-                (None, None) => &Json::Bool(true),
-            };
-            present.push(entry.key.clone());
-            match self.node(&mut entry.value, value_schema, &entry_path, Some(&entry.key)) {
-                Verdict::Keep => true,
-                Verdict::Drop if !required.contains(&entry.key.as_str()) => false,
-                _ => {
-                    verdict = Verdict::Fatal;
+                Ok(false) => {
+                    dropped.push(entry.key.clone());
+                    false
+                }
+                Err(suggestion) => {
+                    suggested.extend(suggestion);
                     false
                 }
             }
         });
-        for key in required.iter().filter(|k| !present.iter().any(|p| p == *k)) {
-            let place = if path.is_empty() {
-                "the manifest".to_owned()
-            } else {
-                shown(path)
-            };
-            self.out.error(
-                Some(start.pos()),
-                format!("missing key `{key}` in {place}"),
-                schema
-                    .pointer(&format!("/properties/{key}/description"))
-                    .and_then(Json::as_str)
-                    .map(|d| format!("`{key}`: {}", first_line(d))),
-            );
-            verdict = Verdict::Fatal;
+        let mut verdict = Verdict::Keep;
+        for key in lacking {
+            let key_path = child(path, &key);
+            let value_schema = schema.pointer(&format!("/properties/{key}"));
+            if !dropped.contains(&key) && !suggested.contains(&key) {
+                self.missing(start, schema, path, &key);
+            }
+            self.tainted.push(key_path);
+            match value_schema.and_then(|s| self.placeholder(s, start)) {
+                Some(value) => entries.push(Entry {
+                    key: key.clone(),
+                    key_node: Node {
+                        kind: Kind::Scalar(Scalar {
+                            text: key,
+                            style: ScalarStyle::Plain,
+                            value: Value::Str,
+                        }),
+                        start,
+                        end: start,
+                    },
+                    value,
+                }),
+                None => verdict = Verdict::Fatal,
+            }
         }
         verdict
     }
 
-    fn unknown_key(&mut self, pos: super::Pos, key: &str, path: &str, allowed: Vec<&str>) {
-        let hint = match did_you_mean(key, allowed.iter().copied()) {
-            Some(m) => format!("did you mean `{m}`?"),
-            None => format!("allowed keys: {}", allowed.join(", ")),
+    /// Checks one entry: `Ok(true)` keep it, `Ok(false)` drop it (reported), `Err` an unknown
+    /// key (reported), with the known key it was probably meant to be.
+    fn entry(
+        &mut self,
+        entry: &mut Entry,
+        schema: &'a Json,
+        path: &str,
+    ) -> Result<bool, Option<String>> {
+        let props = schema.get("properties").and_then(Json::as_object);
+        let entry_path = child(path, &entry.key);
+        let value_schema = match (
+            props.and_then(|p| p.get(&entry.key)),
+            schema.get("additionalProperties"),
+        ) {
+            (Some(s), _) => s,
+            (None, Some(Json::Bool(false))) => {
+                let keys: Vec<&str> = props
+                    .map(|p| p.keys().map(String::as_str).collect())
+                    .unwrap_or_default();
+                let suggestion = did_you_mean(&entry.key, keys.iter().copied()).map(str::to_owned);
+                let hint = match &suggestion {
+                    Some(m) => format!("did you mean `{m}`?"),
+                    None => format!("allowed keys: {}", keys.join(", ")),
+                };
+                self.out.error(
+                    Some(entry.key_node.start.pos()),
+                    format!("unknown key `{}` {}", entry.key, place(path)),
+                    Some(hint),
+                );
+                return Err(suggestion);
+            }
+            (None, Some(s)) => s,
+            (None, None) => &Json::Bool(true),
+        };
+        match self.node(
+            &mut entry.value,
+            value_schema,
+            &entry_path,
+            Some(&entry.key),
+        ) {
+            Verdict::Keep => Ok(true),
+            Verdict::Drop | Verdict::Fatal => {
+                self.tainted.push(entry_path);
+                Ok(false)
+            }
+        }
+    }
+
+    fn missing(&mut self, start: Mark, schema: &Json, path: &str, key: &str) {
+        let place = if path.is_empty() {
+            "the manifest".to_owned()
+        } else {
+            shown(path)
         };
         self.out.error(
-            Some(pos),
-            format!("unknown key `{key}` in {}", shown(path)),
-            Some(hint),
+            Some(start.pos()),
+            format!("missing key `{key}` in {place}"),
+            schema
+                .pointer(&format!("/properties/{key}/description"))
+                .and_then(Json::as_str)
+                .map(|d| format!("`{key}`: {}", first_line(d))),
         );
+    }
+
+    /// A stand-in for a required scalar that is missing or wrong (already reported), so the
+    /// typed and semantic passes can still look at the rest; `None` for maps and lists.
+    fn placeholder(&self, schema: &'a Json, at: Mark) -> Option<Node> {
+        let schema = self.resolve(schema);
+        let types: Vec<&str> = match schema.get("type") {
+            Some(Json::String(t)) => vec![t.as_str()],
+            Some(Json::Array(ts)) => ts.iter().filter_map(Json::as_str).collect(),
+            _ => return None,
+        };
+        let (text, value) = if types.contains(&"null") {
+            ("", Value::Null)
+        } else if types.contains(&"integer") || types.contains(&"number") {
+            let min = schema.get("minimum").and_then(Json::as_i64).unwrap_or(0);
+            return Some(scalar_node(min.to_string(), Value::Int(min), at));
+        } else if types.contains(&"string") {
+            ("", Value::Str)
+        } else {
+            return None;
+        };
+        Some(scalar_node(text.to_owned(), value, at))
     }
 
     /// `minimum`, `maximum` and `exclusiveMinimum` of numbers; non-finite numbers are refused
@@ -281,6 +402,18 @@ impl<'a> Checker<'a> {
                 .map(|d| first_line(d).to_owned());
             self.out.error(Some(node.start.pos()), message, hint);
         }
+    }
+}
+
+fn scalar_node(text: String, value: Value, at: Mark) -> Node {
+    Node {
+        kind: Kind::Scalar(Scalar {
+            text,
+            style: ScalarStyle::Plain,
+            value,
+        }),
+        start: at,
+        end: at,
     }
 }
 

@@ -120,7 +120,9 @@ impl<'de> MapAccess<'de> for Entries<'de> {
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, DeError> {
         match self.value.take() {
             Some(value) => seed.deserialize(value),
-            None => Err(de::Error::custom("a map value was asked for before its key")),
+            None => Err(de::Error::custom(
+                "a map value was asked for before its key",
+            )),
         }
     }
 }

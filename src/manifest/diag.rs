@@ -34,19 +34,26 @@ pub struct Diagnostics(pub Vec<Diagnostic>);
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "error: {}", self.message)?;
+        let gutter = match (self.pos, &self.source_line) {
+            (Some(pos), Some(_)) => pos.line.to_string().len(),
+            _ => 1,
+        };
         match self.pos {
-            Some(pos) => writeln!(f, "  --> {}:{}:{}", self.file, pos.line, pos.col)?,
-            None => writeln!(f, "  --> {}", self.file)?,
+            Some(pos) => writeln!(
+                f,
+                "{:gutter$} --> {}:{}:{}",
+                "", self.file, pos.line, pos.col
+            )?,
+            None => writeln!(f, "{:gutter$} --> {}", "", self.file)?,
         }
         if let (Some(pos), Some(line)) = (self.pos, &self.source_line) {
-            let gutter = pos.line.to_string().len();
             writeln!(f, "{:gutter$} |", "")?;
             // A tab is one column; show it as one space so the caret lines up.
             writeln!(f, "{} | {}", pos.line, line.replace('\t', " "))?;
             writeln!(f, "{:gutter$} | {:>width$}", "", "^", width = pos.col)?;
         }
         if let Some(hint) = &self.hint {
-            writeln!(f, "  = hint: {hint}")?;
+            writeln!(f, "{:gutter$} = hint: {hint}", "")?;
         }
         Ok(())
     }
@@ -142,7 +149,10 @@ impl Reporter {
                 col: len + 1,
             };
         }
-        let len = self.lines.get(pos.line - 1).map_or(0, |l| l.chars().count());
+        let len = self
+            .lines
+            .get(pos.line - 1)
+            .map_or(0, |l| l.chars().count());
         Pos {
             line: pos.line,
             col: pos.col.clamp(1, len + 1),
@@ -151,7 +161,8 @@ impl Reporter {
 
     /// The diagnostics, in source order (stable for equal positions).
     pub fn finish(mut self) -> Diagnostics {
-        self.diags.sort_by_key(|d| d.pos.map_or((usize::MAX, 0), |p| (p.line, p.col)));
+        self.diags
+            .sort_by_key(|d| d.pos.map_or((usize::MAX, 0), |p| (p.line, p.col)));
         Diagnostics(self.diags)
     }
 }

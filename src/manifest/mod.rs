@@ -157,7 +157,11 @@ pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
             Some(tree.start.pos()),
             format!(
                 "the manifest must be a map of keys (version, billing, fleet, ...), found {}",
-                if matches!(tree.kind, yaml::Kind::Seq(_)) { "a list" } else { "a single value" }
+                if matches!(tree.kind, yaml::Kind::Seq(_)) {
+                    "a list"
+                } else {
+                    "a single value"
+                }
             ),
             Some("start with `version: 1`".into()),
         );
@@ -177,10 +181,11 @@ pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
     }
     let index = SpanIndex::build(&tree);
     let mut pruned = tree;
-    let manifest = if check::check(&mut pruned, &SCHEMA, &mut out) {
+    let checked = check::check(&mut pruned, &SCHEMA, &mut out);
+    let manifest = if checked.readable {
         match de::from_node::<Manifest>(&pruned) {
             Ok(manifest) => {
-                validate::validate(&manifest, &index, &mut out);
+                validate::validate(&manifest, &index, &checked.tainted, &mut out);
                 Some(manifest)
             }
             Err(e) => {
@@ -230,9 +235,15 @@ fn not_text(file: &str, at: Pos, why: &str) -> Diagnostics {
 /// Line and column (in characters) of byte `offset`.
 fn position_of_byte(bytes: &[u8], offset: usize) -> Pos {
     let before = &bytes[..offset.min(bytes.len())];
-    let line_start = before.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let line_start = before
+        .iter()
+        .rposition(|b| *b == b'\n')
+        .map_or(0, |i| i + 1);
     Pos {
         line: before.iter().filter(|b| **b == b'\n').count() + 1,
-        col: String::from_utf8_lossy(&before[line_start..]).chars().count() + 1,
+        col: String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1,
     }
 }

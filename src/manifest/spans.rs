@@ -83,8 +83,10 @@ impl SpanIndex {
             if let Some(spot) = self.get(path) {
                 return Some(spot);
             }
-            let cut = path.rfind(['.', '['])?;
-            path = &path[..cut];
+            if path.is_empty() {
+                return None;
+            }
+            path = &path[..path.rfind(['.', '[']).unwrap_or(0)];
         }
     }
 }
@@ -166,8 +168,16 @@ pub(crate) fn mask(mut lines: Vec<String>, secrets: &[Secret]) -> Vec<String> {
                 continue;
             };
             let chars: Vec<char> = line.chars().collect();
-            let from = if line_no == s.start.line { s.start.col } else { 0 };
-            let to = if line_no == s.end.line { s.end.col } else { chars.len() };
+            let from = if line_no == s.start.line {
+                s.start.col
+            } else {
+                0
+            };
+            let to = if line_no == s.end.line {
+                s.end.col
+            } else {
+                chars.len()
+            };
             let (from, to) = (from.min(chars.len()), to.min(chars.len()));
             if from >= to {
                 continue;

@@ -25,10 +25,16 @@ pub(crate) fn group_path(manifest: &Manifest, i: usize) -> String {
 
 struct Ctx<'a> {
     index: &'a SpanIndex,
+    tainted: &'a [String],
     out: &'a mut Reporter,
 }
 
 impl Ctx<'_> {
+    /// The value at `path` was already reported by the structural pass (and replaced).
+    fn tainted(&self, path: &str) -> bool {
+        self.tainted.iter().any(|t| t == path)
+    }
+
     fn value(&self, path: &str) -> Option<Pos> {
         self.index.nearest(path).map(|s| s.value)
     }
@@ -43,8 +49,17 @@ impl Ctx<'_> {
 }
 
 /// Runs every semantic check, reporting into `out`.
-pub(crate) fn validate(manifest: &Manifest, index: &SpanIndex, out: &mut Reporter) {
-    let mut cx = Ctx { index, out };
+pub(crate) fn validate(
+    manifest: &Manifest,
+    index: &SpanIndex,
+    tainted: &[String],
+    out: &mut Reporter,
+) {
+    let mut cx = Ctx {
+        index,
+        tainted,
+        out,
+    };
     fleets_given(&mut cx);
     let groups: Vec<(String, &Group)> = manifest
         .groups()
@@ -54,7 +69,11 @@ pub(crate) fn validate(manifest: &Manifest, index: &SpanIndex, out: &mut Reporte
     names(&mut cx, &groups);
     let total: i64 = groups.iter().map(|(_, g)| g.count.max(0)).sum();
     if total > MAX_TOTAL {
-        let pos = cx.key(if manifest.fleet.is_some() { "fleet" } else { "fleets" });
+        let pos = cx.key(if manifest.fleet.is_some() {
+            "fleet"
+        } else {
+            "fleets"
+        });
         cx.error(
             pos,
             format!("the manifest declares {total} servers in all, more than {MAX_TOTAL}"),
@@ -67,6 +86,9 @@ pub(crate) fn validate(manifest: &Manifest, index: &SpanIndex, out: &mut Reporte
         let Some(pattern) = pattern(&mut cx, path, group) else {
             continue;
         };
+        if cx.tainted(&format!("{path}.name")) {
+            continue;
+        }
         if total <= MAX_TOTAL && group.count <= MAX_GROUP {
             domains(&mut cx, &groups, i, &pattern, &mut seen);
         }
@@ -100,13 +122,17 @@ fn names(cx: &mut Ctx<'_>, groups: &[(String, &Group)]) {
     for (path, group) in groups {
         let name_path = format!("{path}.name");
         let pos = cx.value(&name_path);
+        if cx.tainted(&name_path) {
+            continue;
+        }
         if group.name.trim().is_empty() {
             cx.error(pos, format!("`{name_path}` is empty"), None);
             continue;
         }
         match first.get(group.name.as_str()) {
             Some(earlier) => {
-                let hint = earlier.map(|p| format!("`{}` is first used on line {}", group.name, p.line));
+                let hint =
+                    earlier.map(|p| format!("`{}` is first used on line {}", group.name, p.line));
                 cx.error(pos, format!("duplicate group name `{}`", group.name), hint);
             }
             None => {
@@ -122,7 +148,10 @@ fn names(cx: &mut Ctx<'_>, groups: &[(String, &Group)]) {
             let pos = cx.value(&format!("{path}.type"));
             cx.error(
                 pos,
-                format!("`{path}.type` must be an item type of the billing, such as `vds`, found `{}`", group.kind),
+                format!(
+                    "`{path}.type` must be an item type of the billing, such as `vds`, found `{}`",
+                    group.kind
+                ),
                 None,
             );
         }
@@ -131,11 +160,14 @@ fn names(cx: &mut Ctx<'_>, groups: &[(String, &Group)]) {
 
 /// Tariff, addon and enum ids must be positive integers.
 fn ids(cx: &mut Ctx<'_>, path: &str, group: &Group) {
-    if !is_id(group.pricelist.as_str()) {
+    if !is_id(group.pricelist.as_str()) && !cx.tainted(&format!("{path}.pricelist")) {
         let pos = cx.value(&format!("{path}.pricelist"));
         cx.error(
             pos,
-            format!("`{path}.pricelist` must be a tariff id (a positive integer), found `{}`", group.pricelist),
+            format!(
+                "`{path}.pricelist` must be a tariff id (a positive integer), found `{}`",
+                group.pricelist
+            ),
             Some("`billfleet catalog` lists the tariffs and their ids".into()),
         );
     }
@@ -145,7 +177,10 @@ fn ids(cx: &mut Ctx<'_>, path: &str, group: &Group) {
             cx.error(
                 pos,
                 format!("`{key}` in `{path}.{field}` is not an id: keys must be positive integers"),
-                Some(format!("`billfleet catalog --pricelist {}` lists the ids", group.pricelist)),
+                Some(format!(
+                    "`billfleet catalog --pricelist {}` lists the ids",
+                    group.pricelist
+                )),
             );
         }
     }
@@ -173,7 +208,10 @@ fn pattern(cx: &mut Ctx<'_>, path: &str, group: &Group) -> Option<DomainPattern>
         Ok(p) if !p.has_seq() && group.count > 1 => {
             cx.error(
                 spot.map(|s| s.value),
-                format!("`{domain_path}` has no `{{seq}}`, so its {} servers would share one domain", group.count),
+                format!(
+                    "`{domain_path}` has no `{{seq}}`, so its {} servers would share one domain",
+                    group.count
+                ),
                 Some("add `{seq}` or `{seq:03}`, e.g. `web-{seq:03}.example.com`".into()),
             );
             None
@@ -226,7 +264,10 @@ fn domains(
             bad_reported = true;
             cx.error(
                 pos,
-                format!("server `{}` would get a domain that is not a valid host name: {problem}", group.key(seq)),
+                format!(
+                    "server `{}` would get a domain that is not a valid host name: {problem}",
+                    group.key(seq)
+                ),
                 Some("host names hold letters, digits, `-` and dots".into()),
             );
         }
@@ -235,9 +276,13 @@ fn domains(
             Some(&(other, other_seq)) if other != i => {
                 if !dup_reported {
                     dup_reported = true;
-                    let hint = cx
-                        .value(&format!("{}.domain", groups[other].0))
-                        .map(|p| format!("`{}` is declared on line {}", groups[other].1.key(other_seq), p.line));
+                    let hint = cx.value(&format!("{}.domain", groups[other].0)).map(|p| {
+                        format!(
+                            "`{}` is declared on line {}",
+                            groups[other].1.key(other_seq),
+                            p.line
+                        )
+                    });
                     cx.error(
                         pos,
                         format!(
@@ -264,9 +309,10 @@ fn billing_url(cx: &mut Ctx<'_>, url: &str) {
     let pos = cx.value("billing.url");
     let problem = if url.contains("://") {
         match url::Url::parse(url) {
-            Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-                Some(format!("`billing.url` must use http or https, not `{}`", u.scheme()))
-            }
+            Ok(u) if !matches!(u.scheme(), "http" | "https") => Some(format!(
+                "`billing.url` must use http or https, not `{}`",
+                u.scheme()
+            )),
             Ok(u) if u.host_str().is_none_or(str::is_empty) => {
                 Some("`billing.url` has no host".to_owned())
             }

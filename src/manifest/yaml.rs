@@ -188,10 +188,7 @@ pub(crate) fn read(text: &str) -> Result<Option<Node>, ReadError> {
             }
             Event::MappingEnd | Event::SequenceEnd => Some(close(stack.pop(), span)?),
             Event::Scalar(text, style, _, tag) => Some(scalar(text, style, tag.as_deref(), span)),
-            Event::StreamStart
-            | Event::StreamEnd
-            | Event::DocumentEnd
-            | Event::Nothing => None,
+            Event::StreamStart | Event::StreamEnd | Event::DocumentEnd | Event::Nothing => None,
         };
         if let Some(node) = done {
             match stack.last_mut() {
@@ -289,20 +286,24 @@ pub(crate) fn resolve(text: &str) -> Value {
     if let Some(n) = resolve_int(text) {
         return Value::Int(n);
     }
-    if is_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            return Value::Float(f);
-        }
+    if is_float(text)
+        && let Ok(f) = text.parse::<f64>()
+    {
+        return Value::Float(f);
     }
     Value::Str
 }
 
 fn resolve_int(text: &str) -> Option<i64> {
     if let Some(hex) = text.strip_prefix("0x") {
-        return i64::from_str_radix(hex, 16).ok().filter(|_| !hex.starts_with(['+', '-']));
+        return i64::from_str_radix(hex, 16)
+            .ok()
+            .filter(|_| !hex.starts_with(['+', '-']));
     }
     if let Some(oct) = text.strip_prefix("0o") {
-        return i64::from_str_radix(oct, 8).ok().filter(|_| !oct.starts_with(['+', '-']));
+        return i64::from_str_radix(oct, 8)
+            .ok()
+            .filter(|_| !oct.starts_with(['+', '-']));
     }
     let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
