@@ -467,3 +467,27 @@ pub(crate) fn did_you_mean<'c>(
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_only_close_words() {
+        let keys = ["pricelist", "period", "count"];
+        assert_eq!(
+            did_you_mean("pricelst", keys.into_iter()),
+            Some("pricelist")
+        );
+        assert_eq!(did_you_mean("cuont", keys.into_iter()), Some("count"));
+        assert_eq!(did_you_mean("colour", keys.into_iter()), None);
+    }
+
+    #[test]
+    fn reads_enum_words_from_the_schema() {
+        let schema = schemars::schema_for!(crate::manifest::Dialect).to_value();
+        assert_eq!(enum_words(&schema), Some(vec!["bm4", "bm5", "bm6"]));
+        assert!(is_secret_key(Some("params"), "UserName"));
+        assert!(!is_secret_key(Some("fleet"), "username"));
+    }
+}

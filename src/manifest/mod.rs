@@ -128,47 +128,10 @@ pub fn load_file(path: &Path) -> Result<Loaded, Diagnostics> {
 /// Parses and validates manifest text that came from `path`.
 pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
     let file = path.display().to_string();
-    if source.len() as u64 > MAX_BYTES {
-        return Err(too_large(&file));
-    }
-    if let Some(offset) = source.find('\0') {
-        let at = position_of_byte(source.as_bytes(), offset);
-        return Err(not_text(&file, at, "it contains NUL bytes"));
-    }
-    let lines = Reporter::split_lines(&source);
-    let tree = match yaml::read(&source) {
-        Ok(Some(tree)) if !is_null(&tree) => tree,
-        Ok(_) => {
-            return Err(Diagnostics::single(
-                &file,
-                "the manifest is empty",
-                Some("`billfleet init` writes a commented example".into()),
-            ));
-        }
-        Err(e) => {
-            let mut out = Reporter::new(&file, lines);
-            out.error(e.pos, e.message, e.hint);
-            return Err(out.finish());
-        }
-    };
-    if !matches!(tree.kind, yaml::Kind::Map(_)) {
-        let mut out = Reporter::new(&file, lines);
-        out.error(
-            Some(tree.start.pos()),
-            format!(
-                "the manifest must be a map of keys (version, billing, fleet, ...), found {}",
-                if matches!(tree.kind, yaml::Kind::Seq(_)) {
-                    "a list"
-                } else {
-                    "a single value"
-                }
-            ),
-            Some("start with `version: 1`".into()),
-        );
-        return Err(out.finish());
-    }
+    let tree = read_tree(&file, &source)?;
     let found = spans::secrets(&tree);
-    let mut out = Reporter::new(&file, spans::mask(lines, &found));
+    let lines = spans::mask(Reporter::split_lines(&source), &found);
+    let mut out = Reporter::new(&file, lines);
     for secret in &found {
         out.error(
             Some(secret.key),
@@ -205,6 +168,48 @@ pub fn load_str(path: &Path, source: String) -> Result<Loaded, Diagnostics> {
         }),
         _ => Err(out.finish()),
     }
+}
+
+/// Reads `source` into a tree whose root is a map, or says why it cannot be a manifest.
+fn read_tree(file: &str, source: &str) -> Result<yaml::Node, Diagnostics> {
+    if source.len() as u64 > MAX_BYTES {
+        return Err(too_large(file));
+    }
+    if let Some(offset) = source.find('\0') {
+        let at = position_of_byte(source.as_bytes(), offset);
+        return Err(not_text(file, at, "it contains NUL bytes"));
+    }
+    let (pos, message) = match yaml::read(source) {
+        Ok(Some(tree)) if matches!(tree.kind, yaml::Kind::Map(_)) => return Ok(tree),
+        Ok(Some(tree)) if !is_null(&tree) => {
+            let found = if matches!(tree.kind, yaml::Kind::Seq(_)) {
+                "a list"
+            } else {
+                "a single value"
+            };
+            (
+                Some(tree.start.pos()),
+                format!(
+                    "the manifest must be a map of keys (version, billing, fleet, ...), found {found}"
+                ),
+            )
+        }
+        Ok(_) => {
+            return Err(Diagnostics::single(
+                file,
+                "the manifest is empty",
+                Some("`billfleet init` writes a commented example".into()),
+            ));
+        }
+        Err(e) => {
+            let mut out = Reporter::new(file, Reporter::split_lines(source));
+            out.error(e.pos, e.message, e.hint);
+            return Err(out.finish());
+        }
+    };
+    let mut out = Reporter::new(file, Reporter::split_lines(source));
+    out.error(pos, message, Some("start with `version: 1`".into()));
+    Err(out.finish())
 }
 
 fn is_null(node: &yaml::Node) -> bool {

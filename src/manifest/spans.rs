@@ -201,3 +201,35 @@ pub(crate) fn mask(mut lines: Vec<String>, secrets: &[Secret]) -> Vec<String> {
     }
     lines
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manifest::yaml::read;
+
+    #[test]
+    fn finds_and_masks_credentials() {
+        let text = "a:\n  params: {username: bob, x: 1}\n  auth:\n    user: me\n    pass: longsecret\nb: longsecret\n";
+        let tree = read(text).unwrap().unwrap();
+        let found = secrets(&tree);
+        let paths: Vec<&str> = found.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(paths, ["a.params.username", "a.auth"]);
+        assert_eq!(found[0].key, Pos { line: 2, col: 12 });
+        let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        let masked = mask(lines, &found);
+        assert_eq!(masked[1], "  params: {username: ***, x: 1}");
+        assert_eq!(masked[3], "    ***");
+        assert_eq!(masked[4], "***");
+        assert_eq!(masked[5], "b: longsecret");
+    }
+
+    #[test]
+    fn nearest_walks_up_to_the_root() {
+        let tree = read("fleets:\n  - name: a\n").unwrap().unwrap();
+        let index = SpanIndex::build(&tree);
+        let pos = |p: &str| index.nearest(p).map(|s| s.value);
+        assert_eq!(pos("fleets[0].name"), Some(Pos { line: 2, col: 11 }));
+        assert_eq!(pos("fleets[0].count"), Some(Pos { line: 2, col: 5 }));
+        assert_eq!(pos("billing.url"), Some(Pos { line: 1, col: 1 }));
+    }
+}

@@ -60,7 +60,7 @@ pub(crate) fn validate(
         tainted,
         out,
     };
-    fleets_given(&mut cx);
+    fleets_given(&mut cx, manifest);
     let groups: Vec<(String, &Group)> = manifest
         .groups()
         .enumerate()
@@ -98,7 +98,19 @@ pub(crate) fn validate(
     }
 }
 
-fn fleets_given(cx: &mut Ctx<'_>) {
+fn fleets_given(cx: &mut Ctx<'_>, manifest: &Manifest) {
+    for (key, empty) in [
+        ("fleet", manifest.fleet.is_none()),
+        ("fleets", manifest.fleets.is_none()),
+    ] {
+        if let Some(spot) = cx.index.get(key).filter(|_| empty && !cx.tainted(key)) {
+            cx.error(
+                Some(spot.key),
+                format!("`{key}` is empty"),
+                Some("describe a group of servers: name, count, pricelist, ...".into()),
+            );
+        }
+    }
     match (cx.index.get("fleet"), cx.index.get("fleets")) {
         (None, None) => {
             let pos = cx.value("");

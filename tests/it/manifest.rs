@@ -319,6 +319,15 @@ fleets:
     let d = at(src, "duplicate group name `a`", 5, 12);
     assert_eq!(hint(&d), "`a` is first used on line 3");
     at("version: 1\n", "neither `fleet` nor `fleets`", 1, 1);
+    at("version: 1\nfleet:\n", "`fleet` is empty", 2, 1);
+    assert!(
+        load("version: 1\nfleets: []\n")
+            .unwrap()
+            .manifest
+            .groups()
+            .next()
+            .is_none()
+    );
     let both = format!("{GOOD}fleets: []\n");
     at(&both, "`fleet` and `fleets` are both given", 7, 1);
 }
