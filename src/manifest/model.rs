@@ -1,7 +1,9 @@
 //! The typed manifest, version 1 (CONTRACT.md "Manifest (YAML), version 1").
 //!
 //! Serde types with `deny_unknown_fields`; the JSON Schema in `schema/` is generated from
-//! them. Semantic checks (counts, patterns, duplicates) live in `validate`.
+//! them, and the structural check of a manifest reads its keys, types, enum values and
+//! numeric ranges from that schema (the `#[schemars(...)]` bounds below are enforced).
+//! Semantic checks (patterns, duplicates, totals) live in `validate`.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +17,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
     /// Manifest format version; only `1` exists.
+    #[schemars(range(min = 1, max = 1))]
     pub version: u32,
     /// Where the billing is and how to talk to it (never credentials).
     #[serde(default)]
@@ -120,12 +123,14 @@ pub struct Group {
     #[serde(rename = "type", default = "default_type")]
     pub kind: String,
     /// How many servers the group declares.
+    #[schemars(range(min = 0, max = 100_000))]
     pub count: i64,
     /// Domain pattern: `{seq}` or `{seq:0N}` (zero-padded), `{name}` = group name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub domain: Option<String>,
     /// First sequence number.
     #[serde(default = "default_start")]
+    #[schemars(range(min = 0))]
     pub start: i64,
     /// Tariff id (bm4: the `price` id).
     pub pricelist: Scalar,
@@ -146,9 +151,11 @@ pub struct Group {
     pub recipe: Option<String>,
     /// Tariff addons: id to value, sent as `addon_<id>=<value>`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[1-9][0-9]*$" }))]
     pub addons: BTreeMap<Scalar, Scalar>,
     /// Enumerated options (bm4): id to value, sent as `enum_<id>=<value>`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[schemars(extend("propertyNames" = { "pattern": "^[1-9][0-9]*$" }))]
     pub enums: BTreeMap<Scalar, Scalar>,
     /// `balance`: charge at once (`skipbasket=on`); `basket`: leave orders in the basket.
     #[serde(default)]
@@ -206,24 +213,30 @@ pub enum Payment {
 pub struct Execution {
     /// Calls in flight at most.
     #[serde(default = "default_concurrency")]
+    #[schemars(range(min = 1, max = 1024))]
     pub concurrency: i64,
     /// Calls per second at most, all calls together.
     #[serde(default = "default_rate")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub rate: f64,
     /// Calls allowed at once above the rate (default 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1))]
     pub burst: Option<i64>,
     /// Further attempts of a call that failed transiently.
     #[serde(default = "default_retries")]
+    #[schemars(range(min = 0, max = 100))]
     pub retries: i64,
     /// What to do when the billing says a domain is taken.
     #[serde(default)]
     pub on_collision: OnCollision,
     /// Refuse to start when the estimated cost exceeds this amount.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 0))]
     pub max_spend: Option<f64>,
     /// Seconds before one HTTP call times out.
     #[serde(default = "default_timeout")]
+    #[schemars(extend("exclusiveMinimum" = 0))]
     pub timeout: f64,
 }
 

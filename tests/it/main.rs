@@ -1,1 +1,4 @@
+//! billfleet's integration tests: one test crate, one module per area.
+
 mod executor;
+mod manifest;
