@@ -75,7 +75,9 @@ impl BillingClient {
             let params = [("p_cnt", page_size.as_str()), ("p_num", p_num.as_str())];
             let doc = self.call(item_type, &params, CallKind::Read).await?;
             let rows: Vec<&Node> = doc.children("elem").collect();
-            let total = doc.value("p_elems").and_then(|t| t.trim().parse::<usize>().ok());
+            let total = doc
+                .value("p_elems")
+                .and_then(|t| t.trim().parse::<usize>().ok());
             let mut added = 0;
             for service in rows.iter().filter_map(|e| Service::from_elem(e)) {
                 if seen.insert(service.id.clone()) {
@@ -130,7 +132,11 @@ impl BillingClient {
 
     /// The price preview: the order form `func` with `params`, without `sok`.
     pub async fn quote(&self, func: &str, params: &[(&str, &str)]) -> Result<Quote, ApiError> {
-        let params: Vec<(&str, &str)> = params.iter().copied().filter(|(k, _)| *k != "sok").collect();
+        let params: Vec<(&str, &str)> = params
+            .iter()
+            .copied()
+            .filter(|(k, _)| *k != "sok")
+            .collect();
         let doc = self.call(func, &params, CallKind::Read).await?;
         Ok(Quote::from_doc(&doc))
     }
@@ -149,7 +155,9 @@ impl BillingClient {
     pub async fn prolong_quote(&self, id: &str, period: u32) -> Result<ProlongInfo, ApiError> {
         let period = period.to_string();
         let params = [("elid", id), ("period", period.as_str())];
-        let doc = self.call("service.prolong", &params, CallKind::Read).await?;
+        let doc = self
+            .call("service.prolong", &params, CallKind::Read)
+            .await?;
         Ok(ProlongInfo::from_doc(&doc))
     }
 
@@ -162,7 +170,9 @@ impl BillingClient {
             ("skipbasket", "on"),
             ("sok", "ok"),
         ];
-        let doc = self.call("service.prolong", &params, CallKind::Write).await?;
+        let doc = self
+            .call("service.prolong", &params, CallKind::Write)
+            .await?;
         Ok(ProlongInfo::from_doc(&doc))
     }
 
@@ -174,7 +184,12 @@ impl BillingClient {
         params: &[(&str, &str)],
     ) -> Result<(), ApiError> {
         let mut all = vec![("elid", id)];
-        all.extend(params.iter().copied().filter(|(k, _)| *k != "sok" && *k != "elid"));
+        all.extend(
+            params
+                .iter()
+                .copied()
+                .filter(|(k, _)| *k != "sok" && *k != "elid"),
+        );
         all.push(("sok", "ok"));
         self.call(&format!("{item_type}.edit"), &all, CallKind::Write)
             .await?;
@@ -184,7 +199,11 @@ impl BillingClient {
     /// The current values of service `id`'s edit form (addons, autoprolong, …).
     pub async fn edit_form(&self, item_type: &str, id: &str) -> Result<EditForm, ApiError> {
         let doc = self
-            .call(&format!("{item_type}.edit"), &[("elid", id)], CallKind::Read)
+            .call(
+                &format!("{item_type}.edit"),
+                &[("elid", id)],
+                CallKind::Read,
+            )
             .await?;
         Ok(EditForm::from_doc(&doc))
     }
@@ -215,13 +234,19 @@ impl BillingClient {
     }
 
     /// The order form of one tariff: addons, enums, OS templates, recipes, periods, price.
-    pub async fn order_form(&self, item_type: &str, pricelist: &str) -> Result<OrderForm, ApiError> {
+    pub async fn order_form(
+        &self,
+        item_type: &str,
+        pricelist: &str,
+    ) -> Result<OrderForm, ApiError> {
         let (func, key) = match self.inner.opts.dialect {
             Dialect::Bm4 => (format!("{item_type}.order.7"), "price"),
             Dialect::Bm5 => (format!("{item_type}.order.param"), "pricelist"),
             Dialect::Bm6 => (format!("v2.{item_type}.order.param"), "pricelist"),
         };
-        let doc = self.call(&func, &[(key, pricelist)], CallKind::Read).await?;
+        let doc = self
+            .call(&func, &[(key, pricelist)], CallKind::Read)
+            .await?;
         Ok(catalog::order_form(&doc))
     }
 }

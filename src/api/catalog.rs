@@ -11,9 +11,7 @@ pub(crate) fn tariffs_from_pricelist(doc: &Doc) -> Vec<Tariff> {
         .named("slist", "datacenter")
         .map(|s| choices(s).into_iter().map(|c| (c.key, c.label)).collect())
         .unwrap_or_default();
-    let list = doc
-        .named("list", "pricelist")
-        .or_else(|| doc.child("list"));
+    let list = doc.named("list", "pricelist").or_else(|| doc.child("list"));
     let rows: Vec<&Node> = match list {
         Some(list) => list.children("elem").collect(),
         None => doc.children("elem").collect(),
@@ -88,7 +86,10 @@ pub(crate) fn order_form(doc: &Doc) -> OrderForm {
             .unwrap_or_default()
     };
     let total = form_total(doc);
-    let currency = total.as_ref().map(|m| m.currency.clone()).unwrap_or_default();
+    let currency = total
+        .as_ref()
+        .map(|m| m.currency.clone())
+        .unwrap_or_default();
     OrderForm {
         addons: addons(doc, &currency),
         enums: enums(doc),
@@ -212,7 +213,10 @@ mod tests {
             ]
         );
         assert_eq!(t[1].prices, [("1".to_owned(), Money::new(950, "EUR"))]);
-        assert_eq!(t[1].datacenters[1], ("2".to_owned(), "Amsterdam".to_owned()));
+        assert_eq!(
+            t[1].datacenters[1],
+            ("2".to_owned(), "Amsterdam".to_owned())
+        );
     }
 
     #[test]
@@ -239,7 +243,10 @@ mod tests {
         assert_eq!(disk.id, "10");
         assert_eq!(disk.name.as_deref(), Some("Disk"));
         assert_eq!(disk.default.as_deref(), Some("6"));
-        assert_eq!((disk.min.as_deref(), disk.max.as_deref()), (Some("1"), Some("32")));
+        assert_eq!(
+            (disk.min.as_deref(), disk.max.as_deref()),
+            (Some("1"), Some("32"))
+        );
         assert_eq!(disk.measure.as_deref(), Some("GB"));
         assert_eq!(disk.price, Some(Money::new(50, "EUR")));
         assert_eq!(form.addons[1].max.as_deref(), Some("1024"));

@@ -63,7 +63,10 @@ struct Session {
 
 /// The credential one request carries.
 enum Credential {
-    Session { sid: Secret, generation: u64 },
+    Session {
+        sid: Secret,
+        generation: u64,
+    },
     Authinfo(Secret),
     /// `func=auth` itself: username and password in the body.
     Login,
@@ -458,7 +461,7 @@ fn trace_body(bytes: &[u8], sid: Option<&Secret>) -> String {
         text = text.replace(sid.expose(), "***");
     }
     if bytes.len() > TRACE_BODY_MAX {
-        text.push_str("…");
+        text.push('…');
     }
     text
 }
@@ -485,7 +488,10 @@ mod tests {
     fn secrets_are_redacted_in_logs() {
         let line = redacted(&[("elid", "5"), ("password", "pw"), ("authinfo", "u:pw")]);
         assert_eq!(line, "elid=5&password=***&authinfo=***");
-        let body = trace_body(b"<doc><auth id=\"s3cr3t\"/></doc>", Some(&Secret::new("s3cr3t")));
+        let body = trace_body(
+            b"<doc><auth id=\"s3cr3t\"/></doc>",
+            Some(&Secret::new("s3cr3t")),
+        );
         assert_eq!(body, "<doc><auth id=\"***\"/></doc>");
         assert!(trace_body(&[b'a'; 5000], None).chars().count() <= TRACE_BODY_MAX + 1);
     }

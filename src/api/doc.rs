@@ -73,7 +73,10 @@ impl Node {
 
     /// The element text (XML text content, JSON `"$"`), trimmed; `None` when absent or blank.
     pub fn text(&self) -> Option<&str> {
-        self.text.as_deref().map(str::trim).filter(|t| !t.is_empty())
+        self.text
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
     }
 
     /// The first child with this name.
@@ -111,7 +114,8 @@ impl Node {
 
     /// The child named `list_name` whose `name` attribute is `key` (`slist[$name=period]`).
     pub fn named<'a>(&'a self, list_name: &'a str, key: &str) -> Option<&'a Node> {
-        self.children(list_name).find(|n| n.attr("name") == Some(key))
+        self.children(list_name)
+            .find(|n| n.attr("name") == Some(key))
     }
 
     /// Adds a child (used by tests and the decoders).
@@ -407,7 +411,11 @@ fn unescape(raw: &str) -> Cow<'_, str> {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head: String = text.chars().take(512).collect::<String>().to_ascii_lowercase();
+    let head: String = text
+        .chars()
+        .take(512)
+        .collect::<String>()
+        .to_ascii_lowercase();
     head.starts_with("<!doctype html")
         || head.contains("<html")
         || head.contains("<script")
@@ -475,8 +483,8 @@ mod tests {
 
     #[test]
     fn truncated_xml_is_closed_and_marked() {
-        let d = Doc::decode(b"<doc><error type=\"xml\" object=\"xpath\"><group>An error when")
-            .unwrap();
+        let d =
+            Doc::decode(b"<doc><error type=\"xml\" object=\"xpath\"><group>An error when").unwrap();
         assert!(d.is_truncated());
         assert_eq!(d.error().and_then(|e| e.attr("type")), Some("xml"));
     }

@@ -171,6 +171,15 @@ impl ApiError {
     }
 }
 
+impl super::doc::Doc {
+    /// The kind of the answer's `error` element, classified by type and object only; `None`
+    /// when the answer is not an error. (`access` comes out as `Refused`: the client turns it
+    /// into a re-login, then [`ErrorKind::SessionExpired`].)
+    pub fn error_kind(&self) -> Option<ErrorKind> {
+        self.error().map(|e| BillingError::from_node(e).classify())
+    }
+}
+
 /// An `error` element as read from an answer, before it becomes an [`ErrorKind`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct BillingError {

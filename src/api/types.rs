@@ -111,7 +111,10 @@ impl Quote {
     pub fn from_doc(doc: &Doc) -> Self {
         Self {
             total: form_total(doc),
-            text: doc.find("orderinfo").and_then(Node::text).map(str::to_owned),
+            text: doc
+                .find("orderinfo")
+                .and_then(Node::text)
+                .map(str::to_owned),
         }
     }
 }
@@ -300,8 +303,10 @@ mod tests {
 
     #[test]
     fn orderinfo_total_is_read_from_text() {
-        let m = orderinfo_total("Order details<br/>Base price: 10.00 EUR<br/>Total amount: 12.50 EUR<br/>")
-            .unwrap();
+        let m = orderinfo_total(
+            "Order details<br/>Base price: 10.00 EUR<br/>Total amount: 12.50 EUR<br/>",
+        )
+        .unwrap();
         assert_eq!((m.cents, m.currency.as_str()), (1250, "EUR"));
         assert_eq!(orderinfo_total("nothing here"), None);
     }
