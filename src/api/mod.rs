@@ -12,6 +12,8 @@ pub mod client;
 pub mod doc;
 pub mod error;
 pub mod types;
+mod wire;
+mod xml;
 
 pub use calls::{Action, PAGE_SIZE};
 pub use client::{BillingClient, CallKind, ClientOptions};

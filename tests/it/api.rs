@@ -534,6 +534,35 @@ async fn dropped_connection_after_an_order_leaves_the_outcome_unknown() {
 }
 
 #[tokio::test]
+async fn no_answer_in_time_is_a_timeout_after_sending() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (held_tx, held_rx) = tokio::sync::oneshot::channel();
+    tokio::spawn(async move {
+        if let Ok((mut socket, _)) = listener.accept().await {
+            let mut buf = vec![0u8; 4096];
+            let _ = socket.read(&mut buf).await;
+            let _ = held_tx.send(());
+            tokio::time::sleep(Duration::from_secs(30)).await; // never answers
+        }
+    });
+    let mut opts = options(
+        &format!("http://{addr}/billmgr"),
+        Format::Json,
+        LoginMode::Authinfo,
+    );
+    opts.timeout = Duration::from_millis(300);
+    let err = BillingClient::new(opts)
+        .unwrap()
+        .prolong("7", 1)
+        .await
+        .unwrap_err();
+    held_rx.await.unwrap();
+    assert_eq!(err.kind, ErrorKind::Timeout);
+    assert!(err.sent && err.write && err.outcome_unknown());
+}
+
+#[tokio::test]
 async fn throttled_and_server_statuses() {
     let (url, _) = serve(|seen, _| match seen.func() {
         "vds" => Reply {
