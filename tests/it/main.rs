@@ -1,4 +1,5 @@
 //! billfleet's integration tests: one test crate, one module per area.
 
+mod api;
 mod executor;
 mod manifest;

@@ -1,0 +1,351 @@
+//! What the client's calls return, and how each is read from a decoded answer.
+
+use std::collections::BTreeMap;
+
+use super::doc::{Doc, Node};
+use crate::money::Money;
+
+/// The logged-in account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    /// Login or real name, when the billing tells.
+    pub name: Option<String>,
+    /// Balance (localized amounts parsed), with the currency when known.
+    pub balance: Money,
+}
+
+/// One row of a service list (`func=vds`, `vhost`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Service {
+    /// Service id.
+    pub id: String,
+    /// Domain / host name.
+    pub domain: Option<String>,
+    /// Main IP address.
+    pub ip: Option<String>,
+    /// 1 ordered, 2 active, 3 suspended, 4 deleted, 5 processing; 0 when absent or unreadable.
+    pub status: u8,
+    /// The sub-state code (`item_status.$orig`, e.g. `5_open`).
+    pub item_status: Option<String>,
+    /// The reseller's own id sent with the order.
+    pub remoteid: Option<String>,
+    /// Tariff id.
+    pub pricelist: Option<String>,
+    /// Datacenter id or name.
+    pub datacenter: Option<String>,
+    /// Paid until.
+    pub expiredate: Option<String>,
+    /// Auto-renewal setting.
+    pub autoprolong: Option<String>,
+    /// Cost text as the billing shows it.
+    pub cost: Option<String>,
+    /// Billing period.
+    pub period: Option<String>,
+}
+
+impl Service {
+    /// Reads a list row; `None` when it has no id.
+    pub fn from_elem(elem: &Node) -> Option<Self> {
+        let id = elem.value_string("id")?;
+        let status = elem
+            .value("status")
+            .and_then(|s| s.split('_').next())
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0);
+        let item_status = elem
+            .child("item_status")
+            .and_then(|n| n.attr("orig").or_else(|| n.text()))
+            .map(str::to_owned);
+        Some(Self {
+            id,
+            domain: elem.value_string("domain"),
+            ip: elem.value_string("ip"),
+            status,
+            item_status,
+            remoteid: elem.value_string("remoteid"),
+            pricelist: elem.value_string("pricelist"),
+            datacenter: elem
+                .value_string("datacenter")
+                .or_else(|| elem.value_string("datacentername")),
+            expiredate: elem
+                .value_string("expiredate")
+                .or_else(|| elem.value_string("real_expiredate")),
+            autoprolong: elem.value_string("autoprolong"),
+            cost: elem.value_string("cost"),
+            period: elem.value_string("period"),
+        })
+    }
+}
+
+/// What an order call answered. Either id may be absent: find the service in the list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderAck {
+    /// The new service id (`doc.id`, `doc["item.id"]`).
+    pub service_id: Option<String>,
+    /// The basket order id (`doc["billorder.id"]`).
+    pub billorder_id: Option<String>,
+}
+
+impl OrderAck {
+    /// Reads the ids from an order answer (also inside a nested `doc`).
+    pub fn from_doc(doc: &Doc) -> Self {
+        let field = |name: &str| doc.find(name).and_then(Node::text).map(str::to_owned);
+        Self {
+            service_id: field("id").or_else(|| field("item.id")),
+            billorder_id: field("billorder.id"),
+        }
+    }
+}
+
+/// A price preview: the order form without `sok`.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Quote {
+    /// The total, when the form states one.
+    pub total: Option<Money>,
+    /// The `orderinfo` text as sent.
+    pub text: Option<String>,
+}
+
+impl Quote {
+    /// Reads a form answer.
+    pub fn from_doc(doc: &Doc) -> Self {
+        Self {
+            total: form_total(doc),
+            text: doc
+                .find("orderinfo")
+                .and_then(Node::text)
+                .map(str::to_owned),
+        }
+    }
+}
+
+/// Renewal dates and cost (`service.prolong`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ProlongInfo {
+    /// Paid until now.
+    pub expiredate: Option<String>,
+    /// Paid until after the renewal.
+    pub new_expiredate: Option<String>,
+    /// The renewal's cost.
+    pub cost: Option<Money>,
+}
+
+impl ProlongInfo {
+    /// Reads a `service.prolong` answer (preview or done; dates also inside a nested `doc`).
+    pub fn from_doc(doc: &Doc) -> Self {
+        let field = |name: &str| doc.find(name).and_then(Node::text).map(str::to_owned);
+        Self {
+            expiredate: field("expiredate"),
+            new_expiredate: field("newexpiredate"),
+            cost: form_total(doc),
+        }
+    }
+}
+
+/// One tariff the billing sells.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Tariff {
+    /// Pricelist id.
+    pub id: String,
+    /// Title.
+    pub name: String,
+    /// Description, when given.
+    pub description: Option<String>,
+    /// `(period, price)` pairs.
+    pub prices: Vec<(String, Money)>,
+    /// `(id, name)` of the datacenters it is sold in.
+    pub datacenters: Vec<(String, String)>,
+}
+
+/// The order form of one tariff.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OrderForm {
+    /// Addons (`addon_<id>`).
+    pub addons: Vec<AddonInfo>,
+    /// Enumerated options (`enum_<id>`).
+    pub enums: Vec<EnumInfo>,
+    /// OS templates.
+    pub ostempls: Vec<Choice>,
+    /// Recipes.
+    pub recipes: Vec<Choice>,
+    /// Periods.
+    pub periods: Vec<Choice>,
+    /// Datacenters.
+    pub datacenters: Vec<Choice>,
+    /// The price of the form as shown.
+    pub total: Option<Money>,
+}
+
+/// One addon of a tariff.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct AddonInfo {
+    /// The addon id (the `N` of `addon_N`).
+    pub id: String,
+    /// Its label.
+    pub name: Option<String>,
+    /// The value the form starts with.
+    pub default: Option<String>,
+    /// Lowest value.
+    pub min: Option<String>,
+    /// Highest value.
+    pub max: Option<String>,
+    /// Step.
+    pub step: Option<String>,
+    /// Unit (`GB`).
+    pub measure: Option<String>,
+    /// Price per unit per month above the default.
+    pub price: Option<Money>,
+}
+
+/// One enumerated option of a tariff.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EnumInfo {
+    /// The enum id (the `N` of `enum_N`).
+    pub id: String,
+    /// Its label.
+    pub name: Option<String>,
+    /// The value the form starts with.
+    pub default: Option<String>,
+    /// The values it takes.
+    pub options: Vec<Choice>,
+}
+
+/// One value of an option list.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Choice {
+    /// The value to send.
+    pub key: String,
+    /// Its label.
+    pub label: String,
+    /// Its price, when listed.
+    pub cost: Option<Money>,
+}
+
+/// The values of a service's edit form, as the billing sent them (secrets left out).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct EditForm {
+    /// `addon_N`, `autoprolong`, … → value.
+    pub values: BTreeMap<String, String>,
+}
+
+/// Fields of an edit form that hold secrets and are never copied out.
+const SECRET_FIELDS: &[&str] = &["auth", "authinfo", "passwd", "key"];
+
+impl EditForm {
+    /// Reads every top-level scalar field of an edit form, except secrets.
+    pub fn from_doc(doc: &Doc) -> Self {
+        let values = doc
+            .all_children()
+            .iter()
+            .filter(|n| n.all_children().is_empty())
+            .filter(|n| !is_secret_field(n.name()))
+            .filter_map(|n| Some((n.name().to_owned(), n.text()?.to_owned())))
+            .collect();
+        Self { values }
+    }
+}
+
+fn is_secret_field(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.contains("password") || SECRET_FIELDS.contains(&lower.as_str())
+}
+
+/// The total of a form: `pricelist_summary`, else "Total amount:" in `orderinfo`, else
+/// `total`/`cost`.
+pub(crate) fn form_total(doc: &Doc) -> Option<Money> {
+    summary_total(doc)
+        .or_else(|| {
+            doc.find("orderinfo")
+                .and_then(Node::text)
+                .and_then(orderinfo_total)
+        })
+        .or_else(|| {
+            ["total", "cost"].iter().find_map(|name| {
+                let node = doc.find(name)?;
+                let mut money = Money::parse(node.text()?)?;
+                if money.currency.is_empty() {
+                    money.currency = node
+                        .attr("currency")
+                        .or_else(|| doc.value("currency"))
+                        .unwrap_or_default()
+                        .to_owned();
+                }
+                Some(money)
+            })
+        })
+}
+
+fn summary_total(doc: &Doc) -> Option<Money> {
+    let list = doc
+        .children("list")
+        .chain(doc.children("doc").flat_map(|d| d.children("list")))
+        .find(|l| l.attr("name") == Some("pricelist_summary"))?;
+    let price = list.child("elem")?.child("cost")?.child("price")?;
+    let mut money = Money::parse(price.value("cost")?)?;
+    if money.currency.is_empty() {
+        money.currency = price.value("currency").unwrap_or_default().to_owned();
+    }
+    Some(money)
+}
+
+/// Parses "… Total amount: 12.50 EUR" (the last such mention), tolerant of `<br/>` and tags.
+pub(crate) fn orderinfo_total(text: &str) -> Option<Money> {
+    let lower = text.to_ascii_lowercase();
+    let at = lower.rfind("total amount:")?;
+    let rest = &text[at + "total amount:".len()..];
+    let end = rest.find(['<', '\n']).unwrap_or(rest.len());
+    Money::parse(&rest[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orderinfo_total_is_read_from_text() {
+        let m = orderinfo_total(
+            "Order details<br/>Base price: 10.00 EUR<br/>Total amount: 12.50 EUR<br/>",
+        )
+        .unwrap();
+        assert_eq!((m.cents, m.currency.as_str()), (1250, "EUR"));
+        assert_eq!(orderinfo_total("nothing here"), None);
+    }
+
+    #[test]
+    fn summary_wins_over_orderinfo() {
+        let doc = Doc::decode(
+            br#"{"doc":{"orderinfo":{"$":"Total amount: 9.00 EUR"},
+                "list":[{"$name":"other"},{"$name":"pricelist_summary","elem":{"cost":{"price":{"cost":{"$":"12.50"},"currency":{"$":"EUR"}}}}}]}}"#,
+        )
+        .unwrap();
+        let q = Quote::from_doc(&doc);
+        assert_eq!(q.total, Some(Money::new(1250, "EUR")));
+        assert_eq!(q.text.as_deref(), Some("Total amount: 9.00 EUR"));
+    }
+
+    #[test]
+    fn service_row_fields() {
+        let doc = Doc::decode(
+            br#"<doc><elem><id>5</id><domain>a.example</domain><status>5</status>
+                <item_status orig="5_open">Processing</item_status><remoteid>web-1</remoteid></elem></doc>"#,
+        )
+        .unwrap();
+        let s = Service::from_elem(doc.child("elem").unwrap()).unwrap();
+        assert_eq!(s.id, "5");
+        assert_eq!(s.status, 5);
+        assert_eq!(s.item_status.as_deref(), Some("5_open"));
+        assert_eq!(s.remoteid.as_deref(), Some("web-1"));
+        assert_eq!(s.ip, None);
+    }
+
+    #[test]
+    fn edit_form_leaves_out_secrets() {
+        let doc = Doc::decode(
+            br#"<doc><addon_10>6</addon_10><autoprolong>1</autoprolong><password>x</password><userpassword>y</userpassword><slist name="a"><val key="1">b</val></slist></doc>"#,
+        )
+        .unwrap();
+        let form = EditForm::from_doc(&doc);
+        let keys: Vec<&str> = form.values.keys().map(String::as_str).collect();
+        assert_eq!(keys, ["addon_10", "autoprolong"]);
+    }
+}
