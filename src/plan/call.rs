@@ -9,7 +9,9 @@ use std::sync::Arc;
 use crate::manifest::{Billing, Dialect, Group, Manifest, Payment, Scalar};
 
 /// Parameters that never belong to a plan: the client adds transport and credentials.
-const RESERVED: [&str; 7] = ["func", "out", "lang", "auth", "authinfo", "password", "username"];
+const RESERVED: [&str; 7] = [
+    "func", "out", "lang", "auth", "authinfo", "password", "username",
+];
 
 /// One order call. The group's common parameters are shared (Arc) by all its servers so a
 /// 100,000-server plan stays small; `own` holds the per-server ones (domain, remoteid).

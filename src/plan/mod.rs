@@ -187,8 +187,12 @@ fn build<'e>(
     manifest: &Manifest,
     mut decide: impl FnMut(&Group, &str, Option<&str>) -> (Action, Option<&'e Existing>),
 ) -> Plan {
-    let total: u64 = manifest.groups().map(|g| g.seqs().end - g.seqs().start).sum();
-    let mut servers = Vec::with_capacity(usize::try_from(total).unwrap_or(0));
+    let total: u64 = manifest
+        .groups()
+        .map(|g| g.seqs().end - g.seqs().start)
+        .sum();
+    // Preallocate, but never trust a count so large that validation should have refused it.
+    let mut servers = Vec::with_capacity(usize::try_from(total.min(1 << 20)).unwrap_or(0));
     for (group_index, group) in manifest.groups().enumerate() {
         let name: Arc<str> = Arc::from(group.name.as_str());
         let item_type: Arc<str> = Arc::from(group.kind.as_str());

@@ -5,8 +5,8 @@
 
 use std::io::{self, BufWriter, Write};
 
-use serde::ser::{SerializeMap, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 use super::{Action, OrderCall, Plan, PlannedServer};
 use crate::money::Money;
@@ -137,7 +137,11 @@ fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()>
     };
     let count = servers.len();
     let noun = if count == 1 { "server" } else { "servers" };
-    write!(w, "group {} ({}, {count} {noun})", first.group, first.item_type)?;
+    write!(
+        w,
+        "group {} ({}, {count} {noun})",
+        first.group, first.item_type
+    )?;
     match servers.iter().find_map(|s| s.call.as_ref()) {
         Some(call) => {
             writeln!(w, ": {}", call.func)?;
@@ -156,12 +160,8 @@ fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()>
                 .map(|(s, _)| row(s)),
         )
         .collect();
-    let widths: [usize; 3] = std::array::from_fn(|c| {
-        rows.iter()
-            .map(|r| r[c].chars().count())
-            .max()
-            .unwrap_or(0)
-    });
+    let widths: [usize; 3] =
+        std::array::from_fn(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0));
     let [wa, wk, wd] = widths;
     let line = |[action, key, domain, params]: [String; 4]| {
         let line = format!("  {action:wa$}  {key:wk$}  {domain:wd$}  {params}");

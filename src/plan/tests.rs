@@ -49,7 +49,10 @@ fn keys_are_stable_when_count_grows() {
         assert_eq!((&a.key, &a.domain, a.seq), (&b.key, &b.domain, b.seq));
     }
     assert_eq!(grown.servers[9].key, "web-10");
-    assert_eq!(grown.servers[9].domain.as_deref(), Some("web-010.example.com"));
+    assert_eq!(
+        grown.servers[9].domain.as_deref(),
+        Some("web-010.example.com")
+    );
 }
 
 #[test]
@@ -258,14 +261,17 @@ fn reconcile_rules() {
 fn undeclared_services_that_look_like_the_fleet() {
     let m = fleet("bm5", "");
     let existing = vec![
-        service("1", "web-001.example.com", "", 2, "6"),   // declared
-        service("2", "web-077.example.com", "", 2, "6"),   // pattern shape, beyond count
+        service("1", "web-001.example.com", "", 2, "6"), // declared
+        service("2", "web-077.example.com", "", 2, "6"), // pattern shape, beyond count
         service("3", "random.example.com", "web-40", 1, "6"), // remoteid prefix
-        service("4", "web-050.example.com", "", 4, "6"),   // deleted
+        service("4", "web-050.example.com", "", 4, "6"), // deleted
         service("5", "db-001.example.com", "db-1", 2, "6"), // another fleet
         service("6", "web-x.example.com", "web-x", 2, "6"), // not a seq
     ];
-    let ids: Vec<&str> = undeclared(&m, &existing).iter().map(|e| e.id.as_str()).collect();
+    let ids: Vec<&str> = undeclared(&m, &existing)
+        .iter()
+        .map(|e| e.id.as_str())
+        .collect();
     assert_eq!(ids, ["2", "3"]);
 }
 
@@ -311,9 +317,15 @@ fn text_abridges_long_groups_but_keeps_conflicts() {
     let text = String::from_utf8(out).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines[0], "group web (vds, 120 servers): vds.order.param");
-    assert_eq!(lines[1], "  common: pricelist=6 period=1 skipbasket=on sok=ok");
+    assert_eq!(
+        lines[1],
+        "  common: pricelist=6 period=1 skipbasket=on sok=ok"
+    );
     assert_eq!(lines[2], "  action    key      domain               params");
-    assert_eq!(lines[3], "  order     web-1    web-001.example.com  remoteid=web-1");
+    assert_eq!(
+        lines[3],
+        "  order     web-1    web-001.example.com  remoteid=web-1"
+    );
     assert!(text.contains("  … 49 more\n"));
     assert!(text.contains("  … 55 more\n"));
     assert!(text.contains("service 77 (status 2), pricelist 9"));
