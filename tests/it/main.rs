@@ -3,3 +3,4 @@
 mod api;
 mod executor;
 mod manifest;
+mod plan;

@@ -1,0 +1,210 @@
+//! Matching declared servers to the services the billing already has.
+
+use std::collections::{HashMap, HashSet};
+
+use super::{Action, Existing};
+use crate::manifest::{Group, Manifest};
+
+/// Service statuses that count as present: ordered, active, suspended, processing.
+/// Status 4 (deleted) does not count.
+pub(crate) fn is_live(status: u8) -> bool {
+    matches!(status, 1 | 2 | 3 | 5)
+}
+
+/// Live services indexed by remoteid and by lower-cased domain. The first service of the
+/// list wins when several share a key.
+pub(crate) struct Index<'a> {
+    by_remoteid: HashMap<&'a str, &'a Existing>,
+    by_domain: HashMap<String, &'a Existing>,
+}
+
+impl<'a> Index<'a> {
+    /// Indexes the live services of `existing`.
+    pub(crate) fn new(existing: &'a [Existing]) -> Self {
+        let mut by_remoteid = HashMap::new();
+        let mut by_domain = HashMap::new();
+        for service in existing.iter().filter(|s| is_live(s.status)) {
+            if let Some(rid) = service.remoteid.as_deref().filter(|r| !r.is_empty()) {
+                by_remoteid.entry(rid).or_insert(service);
+            }
+            if let Some(domain) = service.domain.as_deref().filter(|d| !d.is_empty()) {
+                by_domain
+                    .entry(domain.to_ascii_lowercase())
+                    .or_insert(service);
+            }
+        }
+        Self {
+            by_remoteid,
+            by_domain,
+        }
+    }
+
+    /// What to do with server `key` of `group` whose domain is `domain`, and the matched service.
+    pub(crate) fn decide(
+        &self,
+        group: &Group,
+        key: &str,
+        domain: Option<&str>,
+    ) -> (Action, Option<&'a Existing>) {
+        let same_type = |s: &&&'a Existing| s.item_type == group.kind;
+        if let Some(service) = self.by_remoteid.get(key).filter(same_type) {
+            return (Action::Exists, Some(service));
+        }
+        let by_domain = domain.and_then(|d| self.by_domain.get(&d.to_ascii_lowercase()));
+        match by_domain.filter(same_type) {
+            Some(service) if conflicts(group, key, service) => (Action::Conflict, Some(service)),
+            Some(service) => (Action::Exists, Some(service)),
+            None => (Action::Order, None),
+        }
+    }
+}
+
+/// A service found by domain conflicts when its tariff or its (non-empty) remoteid differ.
+fn conflicts(group: &Group, key: &str, service: &Existing) -> bool {
+    let other_pricelist = service
+        .pricelist
+        .as_deref()
+        .is_some_and(|p| !p.is_empty() && p != group.pricelist.as_str());
+    let other_remoteid = service
+        .remoteid
+        .as_deref()
+        .is_some_and(|r| !r.is_empty() && r != key);
+    other_pricelist || other_remoteid
+}
+
+/// Recognises services that look like a group's servers: same item type and a domain of the
+/// pattern's shape, or a remoteid `<group>-<digits>`.
+pub(crate) struct Lookalike<'m> {
+    group: &'m Group,
+    shape: Option<Shape>,
+}
+
+impl<'m> Lookalike<'m> {
+    pub(crate) fn new(group: &'m Group) -> Self {
+        Self {
+            group,
+            shape: group.domain.as_deref().map(|p| Shape::new(p, &group.name)),
+        }
+    }
+
+    /// True when `service` looks like one of the group's servers.
+    pub(crate) fn matches(&self, service: &Existing) -> bool {
+        if service.item_type != self.group.kind {
+            return false;
+        }
+        let by_remoteid = service
+            .remoteid
+            .as_deref()
+            .and_then(|r| r.strip_prefix(self.group.name.as_str()))
+            .and_then(|r| r.strip_prefix('-'))
+            .is_some_and(all_digits);
+        let by_domain = match (&self.shape, service.domain.as_deref()) {
+            (Some(shape), Some(domain)) => shape.matches(domain),
+            _ => false,
+        };
+        by_remoteid || by_domain
+    }
+}
+
+/// Every live service that looks like one of the fleet's but is not in `matched` (the services
+/// matched to declared servers, by address).
+pub(crate) fn undeclared<'a>(
+    manifest: &Manifest,
+    existing: &'a [Existing],
+    matched: &HashSet<*const Existing>,
+) -> Vec<&'a Existing> {
+    let lookalikes: Vec<Lookalike<'_>> = manifest.groups().map(Lookalike::new).collect();
+    existing
+        .iter()
+        .filter(|s| is_live(s.status))
+        .filter(|s| !matched.contains(&std::ptr::from_ref(*s)))
+        .filter(|s| lookalikes.iter().any(|l| l.matches(s)))
+        .collect()
+}
+
+fn all_digits(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// A domain pattern as a sequence of literal text and digit runs (`{seq}` in any width).
+struct Shape {
+    pieces: Vec<Piece>,
+}
+
+enum Piece {
+    Text(String),
+    Digits,
+}
+
+impl Shape {
+    /// Reads the pattern text; `{name}` becomes the group name, `{seq…}` a digit run. Anything
+    /// else in braces is kept literally (a valid manifest has none).
+    fn new(pattern: &str, name: &str) -> Self {
+        let mut pieces = Vec::new();
+        let mut text = String::new();
+        let mut rest = pattern;
+        while let Some(open) = rest.find('{') {
+            text.push_str(&rest[..open]);
+            let Some(close) = rest[open..].find('}') else {
+                break;
+            };
+            let inner = &rest[open + 1..open + close];
+            if inner == "name" {
+                text.push_str(name);
+            } else if inner == "seq" || inner.starts_with("seq:") {
+                pieces.push(Piece::Text(std::mem::take(&mut text)));
+                pieces.push(Piece::Digits);
+            } else {
+                text.push_str(&rest[open..=open + close]);
+            }
+            rest = &rest[open + close + 1..];
+        }
+        text.push_str(rest);
+        pieces.push(Piece::Text(text));
+        for piece in &mut pieces {
+            if let Piece::Text(t) = piece {
+                t.make_ascii_lowercase();
+            }
+        }
+        Self { pieces }
+    }
+
+    /// True when `domain` (case-insensitive) has this shape.
+    fn matches(&self, domain: &str) -> bool {
+        match_from(&self.pieces, &domain.to_ascii_lowercase())
+    }
+}
+
+fn match_from(pieces: &[Piece], s: &str) -> bool {
+    match pieces.split_first() {
+        None => s.is_empty(),
+        Some((Piece::Text(t), rest)) => s
+            .strip_prefix(t.as_str())
+            .is_some_and(|tail| match_from(rest, tail)),
+        Some((Piece::Digits, rest)) => {
+            let run = s.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=run).any(|n| match_from(rest, &s[n..]))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shapes_match_digit_runs_and_names() {
+        let shape = Shape::new("{name}-{seq:03}.Example.com", "web");
+        assert!(shape.matches("web-001.example.com"));
+        assert!(shape.matches("WEB-12345.example.com"));
+        assert!(!shape.matches("web-.example.com"));
+        assert!(!shape.matches("db-001.example.com"));
+        assert!(!shape.matches("web-001.example.com.evil"));
+        let two = Shape::new("n{seq}x{seq}.t", "g");
+        assert!(two.matches("n12x3.t"));
+        assert!(!two.matches("n12x.t"));
+        let fixed = Shape::new("one.example.com", "g");
+        assert!(fixed.matches("one.example.com"));
+        assert!(!fixed.matches("two.example.com"));
+    }
+}
