@@ -1,12 +1,21 @@
 //! One function per CLI command, gluing manifest, plan, api, executor and report together.
 //! Every command returns its exit code; nothing here calls `std::process::exit`.
 
+mod apply;
+mod catalog;
 mod confirm;
+mod connect;
+mod fleet;
+mod init;
+mod lifecycle;
 mod misc;
+mod plan;
+mod sandbox;
 mod validate;
 
 use std::fmt;
 
+use self::lifecycle::FleetAction;
 use crate::cli::{Cli, Command};
 use crate::exit;
 use crate::manifest::Diagnostics;
@@ -63,13 +72,20 @@ pub type CmdResult = Result<u8, CmdError>;
 pub async fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Validate(args) => validate::run(&args).await,
+        Command::Plan(args) => plan::run(&args).await,
+        Command::Apply(args) => apply::run(&args).await,
+        Command::Status(args) => lifecycle::status(&args).await,
+        Command::Prolong(args) => lifecycle::prolong(&args).await,
+        Command::Edit(args) => lifecycle::act(FleetAction::Edit, &args).await,
+        Command::Suspend(args) => lifecycle::act(FleetAction::Suspend, &args).await,
+        Command::Resume(args) => lifecycle::act(FleetAction::Resume, &args).await,
+        Command::Destroy(args) => lifecycle::act(FleetAction::Destroy, &args).await,
+        Command::Catalog(args) => catalog::run(&args).await,
+        Command::Init(args) => init::run(&args).await,
+        Command::Unlock(args) => misc::unlock(&args),
         Command::Completions(args) => misc::completions(&args),
         Command::Manpage => misc::manpage(),
-        Command::Unlock(args) => misc::unlock(&args),
-        other => Err(CmdError::bad_input(format!(
-            "`{}` is not available in this build yet",
-            command_name(&other)
-        ))),
+        Command::Sandbox(args) => sandbox::run(&args).await,
     };
     match result {
         Ok(code) => code,
@@ -86,25 +102,5 @@ fn format_error(message: &str) -> String {
         message.to_owned()
     } else {
         format!("error: {message}")
-    }
-}
-
-fn command_name(command: &Command) -> &'static str {
-    match command {
-        Command::Validate(_) => "validate",
-        Command::Plan(_) => "plan",
-        Command::Apply(_) => "apply",
-        Command::Status(_) => "status",
-        Command::Prolong(_) => "prolong",
-        Command::Edit(_) => "edit",
-        Command::Suspend(_) => "suspend",
-        Command::Resume(_) => "resume",
-        Command::Destroy(_) => "destroy",
-        Command::Catalog(_) => "catalog",
-        Command::Init(_) => "init",
-        Command::Unlock(_) => "unlock",
-        Command::Completions(_) => "completions",
-        Command::Manpage => "manpage",
-        Command::Sandbox(_) => "sandbox",
     }
 }

@@ -5,6 +5,7 @@
 //! never garble the bar.
 
 pub mod csv;
+pub mod inventory;
 pub mod progress;
 
 use std::io::{self, IsTerminal, Write};
