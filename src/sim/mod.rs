@@ -1,1 +1,503 @@
 //! The embedded BILLmanager simulator (axum), with fault injection.
+//!
+//! One route (`/`, `/billmgr`, `/manager/billmgr`) dispatches on `func` like the real billing:
+//! sessions, accounts with balances, a seed catalog, orders in the BILLmanager 4, 5 and 6
+//! dialects, service lists with paging and sticky filters, prolong, edit, suspend, resume and
+//! delete. Faults (latency, 503 before work, dropped connections after work, 429 throttling,
+//! session expiry) are drawn from a seeded RNG. The answer documents are written by this
+//! module's own code, independently of the client's decoder, so that a misreading of the
+//! protocol on one side is caught by the other.
+//!
+//! Choices where the sources are silent (see also the catalog convention):
+//! - a busy service (status 5) refuses edit, suspend and resume with error type
+//!   `runningoperation` (object `runningoperation`, the service id as value);
+//! - a BILLmanager 4 order (`*.order.7`) is always paid at once (`payfrom=neworder`);
+//! - `<type>.edit` changes addons without charging.
+
+mod catalog;
+mod doc;
+mod funcs;
+mod http;
+mod manage;
+mod orders;
+mod state;
+
+use std::collections::{BTreeMap, HashMap};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+
+use catalog::Tariff;
+use state::{Service, State};
+
+/// Which BILLmanager generation the simulator imitates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SimDialect {
+    /// BILLmanager 4: `*.order.7` with period ids, HTML success page, legacy errors.
+    Bm4,
+    /// BILLmanager 5: `*.order.param` with `period`.
+    Bm5,
+    /// BILLmanager 6: `v2.*.order.param` (`order_period`) and the old BILLmanager 5 functions.
+    #[default]
+    Bm6,
+}
+
+/// Fault injection settings.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// Seed of the fault dice.
+    pub seed: u64,
+    /// Added to every answer.
+    pub latency: Duration,
+    /// Random extra latency, up to this much.
+    pub jitter: Duration,
+    /// Share of calls answered 503 before doing anything (0..1).
+    pub fail_before: f64,
+    /// Share of write calls that do the work, then drop the connection (0..1).
+    pub drop_after: f64,
+    /// More requests than this in the current second are answered 429.
+    pub throttle_rps: Option<u32>,
+    /// A session expires after this many requests on it.
+    pub session_expiry_requests: Option<u64>,
+}
+
+/// Simulator settings.
+#[derive(Clone)]
+pub struct SimConfig {
+    /// The account billfleet logs in as.
+    pub user: String,
+    /// Its password.
+    pub password: String,
+    /// Its starting balance, in cents.
+    pub balance_cents: i64,
+    /// Its currency code.
+    pub currency: String,
+    /// The generation imitated.
+    pub dialect: SimDialect,
+    /// Fault injection.
+    pub faults: Faults,
+    /// How long a new paid service stays in processing (5) before it is active (2).
+    pub activation: Duration,
+    /// Sessions end after this long without a request.
+    pub session_idle: Duration,
+    /// Where the state is loaded from and saved to; `None` keeps it in memory.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            user: "demo".into(),
+            password: "demo".into(),
+            balance_cents: 1_000_000,
+            currency: "EUR".into(),
+            dialect: SimDialect::Bm6,
+            faults: Faults::default(),
+            activation: Duration::from_secs(2),
+            session_idle: Duration::from_secs(3600),
+            state_file: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for SimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimConfig")
+            .field("user", &self.user)
+            .field("password", &"***")
+            .field("balance_cents", &self.balance_cents)
+            .field("currency", &self.currency)
+            .field("dialect", &self.dialect)
+            .field("faults", &self.faults)
+            .field("activation", &self.activation)
+            .field("session_idle", &self.session_idle)
+            .field("state_file", &self.state_file)
+            .finish()
+    }
+}
+
+/// Errors starting the simulator.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    /// Reading or writing the state file failed.
+    #[error("simulator state file {path}: {source}")]
+    Io {
+        /// The state file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// The state file is not a saved simulator state.
+    #[error("simulator state file {path} is not valid: {source}")]
+    Parse {
+        /// The state file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+}
+
+/// One request as the simulator saw it (secrets masked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedRequest {
+    /// Milliseconds since the simulator was created.
+    pub at_ms: u64,
+    /// The `func` parameter (empty when missing).
+    pub func: String,
+    /// HTTP method.
+    pub method: String,
+    /// All parameters; passwords and session ids as `***`.
+    pub params: Vec<(String, String)>,
+    /// HTTP status answered.
+    pub status: u16,
+    /// `ok`, `error:<type>`, `fault:503`, `fault:dropped` or `fault:429`.
+    pub outcome: String,
+}
+
+/// A service as the billing holds it (for inspection in tests).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimService {
+    /// Service id.
+    pub id: String,
+    /// Owning account.
+    pub account: String,
+    /// `vds`, `vhost`, `dedic`, `soft`, `platform`.
+    pub item_type: String,
+    /// Domain name.
+    pub domain: String,
+    /// The reseller's id, when given.
+    pub remoteid: Option<String>,
+    /// 1 ordered, 2 active, 3 suspended, 4 deleted, 5 processing.
+    pub status: u8,
+    /// Address, once active.
+    pub ip: Option<String>,
+    /// Tariff id.
+    pub pricelist: u32,
+    /// Datacenter id.
+    pub datacenter: Option<u32>,
+    /// Period in months (0 = trial).
+    pub period: u32,
+    /// Expiry date, `YYYY-MM-DD`.
+    pub expiredate: String,
+    /// Auto-renewal period in months, `None` = off.
+    pub autoprolong: Option<u32>,
+    /// Addon values by addon id.
+    pub addons: BTreeMap<u32, i64>,
+    /// Price of one period, in cents.
+    pub cost_cents: i64,
+}
+
+/// A service made outside billfleet (test setup).
+#[derive(Debug, Clone)]
+pub struct NewService {
+    /// Owning account; `None` = the configured user.
+    pub account: Option<String>,
+    /// Item type, e.g. `vds`.
+    pub item_type: String,
+    /// Tariff id.
+    pub pricelist: u32,
+    /// Domain name.
+    pub domain: String,
+    /// The reseller's id.
+    pub remoteid: Option<String>,
+    /// Status (default 2, active).
+    pub status: u8,
+    /// Period in months.
+    pub period: u32,
+    /// Addon values.
+    pub addons: BTreeMap<u32, i64>,
+}
+
+impl Default for NewService {
+    fn default() -> Self {
+        Self {
+            account: None,
+            item_type: "vds".into(),
+            pricelist: 6,
+            domain: String::new(),
+            remoteid: None,
+            status: 2,
+            period: 1,
+            addons: BTreeMap::new(),
+        }
+    }
+}
+
+/// A login session.
+#[derive(Debug)]
+pub(crate) struct Session {
+    account: String,
+    last_used: Instant,
+    requests: u64,
+}
+
+/// Failed logins of one user.
+#[derive(Debug, Default)]
+pub(crate) struct LoginFails {
+    count: u32,
+    blocked_until: Option<Instant>,
+}
+
+/// Mutable simulator state. Behind a `std::sync::Mutex`: every handler locks it briefly,
+/// does its work synchronously and unlocks before any `.await` (latency sleeps, I/O waits).
+pub(crate) struct Core {
+    state: State,
+    sessions: HashMap<String, Session>,
+    logins: HashMap<String, LoginFails>,
+    faults: Faults,
+    rng: StdRng,
+    window: Option<(Instant, u32)>,
+    log: Vec<LoggedRequest>,
+    dirty: bool,
+}
+
+struct Inner {
+    config: SimConfig,
+    catalog: Vec<Tariff>,
+    started: Instant,
+    core: Mutex<Core>,
+}
+
+/// The simulator: cheap to clone, shared by the server and the test that inspects it.
+#[derive(Clone)]
+pub struct Sim {
+    inner: Arc<Inner>,
+}
+
+impl Sim {
+    /// A simulator; loads `state_file` when it exists.
+    pub fn new(config: SimConfig) -> Result<Sim, SimError> {
+        let mut state = match &config.state_file {
+            Some(path) if path.exists() => State::load(path)?,
+            _ => State::fresh(
+                &config.user,
+                &config.password,
+                config.balance_cents,
+                &config.currency,
+            ),
+        };
+        if !state.accounts.contains_key(&config.user) {
+            state.add_account(
+                &config.user,
+                &config.password,
+                config.balance_cents,
+                &config.currency,
+            );
+        }
+        let core = Core {
+            state,
+            sessions: HashMap::new(),
+            logins: HashMap::new(),
+            rng: StdRng::seed_from_u64(config.faults.seed),
+            faults: config.faults.clone(),
+            window: None,
+            log: Vec::new(),
+            dirty: false,
+        };
+        Ok(Sim {
+            inner: Arc::new(Inner {
+                config,
+                catalog: catalog::seed(),
+                started: Instant::now(),
+                core: Mutex::new(core),
+            }),
+        })
+    }
+
+    /// The axum router answering on `/`, `/billmgr` and `/manager/billmgr`.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.clone())
+    }
+
+    /// Replaces the fault settings (and reseeds the dice).
+    pub fn set_faults(&self, faults: Faults) {
+        let mut core = self.lock();
+        core.rng = StdRng::seed_from_u64(faults.seed);
+        core.faults = faults;
+    }
+
+    /// Every request so far, oldest first.
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.lock().log.clone()
+    }
+
+    /// Every service of every account, by id.
+    pub fn services(&self) -> Vec<SimService> {
+        let mut core = self.lock();
+        core.state.settle(chrono::Utc::now());
+        core.state.services.values().map(inspect).collect()
+    }
+
+    /// The configured user's balance, in cents.
+    pub fn balance_cents(&self) -> i64 {
+        let core = self.lock();
+        core.state
+            .accounts
+            .get(&self.inner.config.user)
+            .map_or(0, |a| a.balance_cents)
+    }
+
+    /// Marks a domain as owned by another customer.
+    pub fn take_domain(&self, domain: &str) {
+        let mut core = self.lock();
+        core.state
+            .taken_domains
+            .insert(domain.trim().to_ascii_lowercase());
+        self.persist(&mut core);
+    }
+
+    /// Adds a service made outside billfleet; returns its id.
+    pub fn add_service(&self, spec: NewService) -> String {
+        let mut core = self.lock();
+        let now = chrono::Utc::now();
+        let account = spec
+            .account
+            .unwrap_or_else(|| self.inner.config.user.clone());
+        let tariff = self.inner.catalog.iter().find(|t| t.id == spec.pricelist);
+        let id = core.state.next_id();
+        let ip = matches!(spec.status, 2 | 3).then(|| core.state.next_ip());
+        let addons: Vec<(u32, i64)> = spec.addons.iter().map(|(k, v)| (*k, *v)).collect();
+        let cost_cents = tariff.map_or(0, |t| t.price_cents(spec.period, &addons, &[]));
+        let service = Service {
+            id,
+            account,
+            item_type: spec.item_type,
+            domain: spec.domain.to_ascii_lowercase(),
+            remoteid: spec.remoteid,
+            status: spec.status,
+            ip,
+            pricelist: spec.pricelist,
+            datacenter: tariff.and_then(|t| t.datacenters.first().copied()),
+            period: spec.period,
+            autoprolong: None,
+            addons: spec.addons,
+            enums: BTreeMap::new(),
+            ostempl: None,
+            recipe: None,
+            opened_ms: now.timestamp_millis(),
+            activate_ms: (spec.status == 5).then(|| now.timestamp_millis()),
+            expiredate: manage::add_months(now.date_naive(), spec.period.max(1)),
+            cost_cents,
+        };
+        core.state.services.insert(id, service);
+        self.persist(&mut core);
+        id.to_string()
+    }
+
+    /// Adds another customer account.
+    pub fn add_account(&self, user: &str, password: &str, balance_cents: i64) {
+        let mut core = self.lock();
+        let currency = self.inner.config.currency.clone();
+        core.state
+            .add_account(user, password, balance_cents, &currency);
+        self.persist(&mut core);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Core> {
+        self.inner
+            .core
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Saves the state when a state file is configured. The file is small; writing it while
+    /// the lock is held keeps saves in the order of the changes.
+    fn persist(&self, core: &mut Core) {
+        core.dirty = false;
+        if let Some(path) = &self.inner.config.state_file
+            && let Err(e) = core.state.save(path)
+        {
+            tracing::warn!("cannot save the simulator state: {e}");
+        }
+    }
+}
+
+fn inspect(s: &Service) -> SimService {
+    SimService {
+        id: s.id.to_string(),
+        account: s.account.clone(),
+        item_type: s.item_type.clone(),
+        domain: s.domain.clone(),
+        remoteid: s.remoteid.clone(),
+        status: s.status,
+        ip: if matches!(s.status, 2 | 3) {
+            s.ip.clone()
+        } else {
+            None
+        },
+        pricelist: s.pricelist,
+        datacenter: s.datacenter,
+        period: s.period,
+        expiredate: s.expiredate.format("%Y-%m-%d").to_string(),
+        autoprolong: s.autoprolong,
+        addons: s.addons.clone(),
+        cost_cents: s.cost_cents,
+    }
+}
+
+/// Serves the simulator on a bound listener until `shutdown` completes.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    sim: Sim,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, sim.router())
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A simulator running on `127.0.0.1` on a free port.
+pub struct SimHandle {
+    /// Base URL, `http://127.0.0.1:PORT/billmgr`.
+    pub url: String,
+    /// The bound address.
+    pub addr: SocketAddr,
+    /// The simulator, for inspection.
+    pub sim: Sim,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+impl SimHandle {
+    /// Stops the server and waits for it to finish.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.task.take() {
+            Some(task) => task.await.map_err(std::io::Error::other)?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Binds `127.0.0.1:0` and serves a new simulator in a background task.
+pub async fn start(config: SimConfig) -> std::io::Result<SimHandle> {
+    let sim = Sim::new(config).map_err(std::io::Error::other)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(serve(listener, sim.clone(), async move {
+        let _ = rx.await;
+    }));
+    Ok(SimHandle {
+        url: format!("http://{addr}/billmgr"),
+        addr,
+        sim,
+        stop: Some(tx),
+        task: Some(task),
+    })
+}

@@ -1,0 +1,320 @@
+//! The HTTP side: one handler on every route, request parameters, faults, logging and the
+//! rendering of answers in the format asked with `out=`.
+
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use rand::Rng;
+
+use super::doc::Node;
+use super::funcs::{self, Reply};
+use super::{Core, LoggedRequest, Sim};
+
+/// Request parameters, query and form body merged; keys and values trimmed.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// Parses a query string and an urlencoded body.
+    pub fn parse(query: Option<&str>, body: &[u8]) -> Self {
+        let mut pairs = Vec::new();
+        let mut add = |bytes: &[u8]| {
+            for (k, v) in form_urlencoded::parse(bytes) {
+                pairs.push((k.trim().to_owned(), v.trim().to_owned()));
+            }
+        };
+        if let Some(q) = query {
+            add(q.as_bytes());
+        }
+        add(body);
+        Self(pairs)
+    }
+
+    /// The last value of a key, when present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The last non-empty value of a key.
+    pub fn non_empty(&self, key: &str) -> Option<&str> {
+        self.get(key).filter(|v| !v.is_empty())
+    }
+
+    /// True when `key=on` (or `ok` / `yes`).
+    pub fn is_on(&self, key: &str) -> bool {
+        matches!(self.get(key), Some("on" | "ok" | "yes"))
+    }
+
+    /// Every `<prefix><id>` parameter as (id, value), last value winning.
+    pub fn prefixed(&self, prefix: &str) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for (k, v) in &self.0 {
+            if let Some(id) = k.strip_prefix(prefix) {
+                out.retain(|(i, _)| i != id);
+                out.push((id.to_owned(), v.clone()));
+            }
+        }
+        out
+    }
+
+    /// The parameters with secrets replaced by `***`.
+    fn masked(&self) -> Vec<(String, String)> {
+        self.0
+            .iter()
+            .map(|(k, v)| {
+                let v = match k.as_str() {
+                    "password" | "passwd" | "confirm" | "userpassword" | "auth" | "key" => {
+                        "***".to_owned()
+                    }
+                    "authinfo" => match v.split_once(':') {
+                        Some((user, _)) => format!("{user}:***"),
+                        None => "***".to_owned(),
+                    },
+                    _ => v.clone(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+/// The format of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Out {
+    Json,
+    Sjson,
+    Xml,
+    Html,
+}
+
+impl Out {
+    fn from_params(params: &Params) -> Self {
+        match params.get("out").map(str::to_ascii_lowercase).as_deref() {
+            Some("json" | "xjson" | "jsondata") => Self::Json,
+            Some("sjson") => Self::Sjson,
+            Some("xml" | "devel" | "text") => Self::Xml,
+            _ => Self::Html,
+        }
+    }
+
+    fn render(self, doc: &Node) -> (String, &'static str) {
+        match self {
+            Self::Json => (doc.to_json(false), "application/json"),
+            Self::Sjson => (doc.to_json(true), "application/json"),
+            Self::Xml => (doc.to_xml(), "text/xml; charset=UTF-8"),
+            Self::Html => (doc.to_html(), "text/html; charset=UTF-8"),
+        }
+    }
+}
+
+pub(crate) fn router(sim: Sim) -> Router {
+    Router::new()
+        .route("/", any(handle))
+        .route("/billmgr", any(handle))
+        .route("/manager/billmgr", any(handle))
+        .with_state(sim)
+}
+
+/// What the fault dice decided before the call is processed.
+enum Pre {
+    Throttled,
+    Unavailable,
+    Go,
+}
+
+async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, body: Bytes) -> Response {
+    let params = Params::parse(uri.query(), &body);
+    let (pre, delay) = sim.roll_before();
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let (status, outcome) = match pre {
+        Pre::Throttled => (StatusCode::TOO_MANY_REQUESTS, "fault:429"),
+        Pre::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "fault:503"),
+        Pre::Go => (StatusCode::OK, ""),
+    };
+    if status != StatusCode::OK {
+        sim.log(&method, &params, status.as_u16(), outcome.to_owned());
+        let mut response = (status, "Service temporarily unavailable\n").into_response();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
+        return response;
+    }
+    let answer = sim.process(&params);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(answer.content_type),
+    );
+    if answer.dropped {
+        sim.log(&method, &params, 200, "fault:dropped".to_owned());
+        let body = Body::new(Broken {
+            first: Some(Bytes::from(answer.body)),
+        });
+        return (StatusCode::OK, headers, body).into_response();
+    }
+    sim.log(&method, &params, 200, answer.outcome);
+    (StatusCode::OK, headers, answer.body).into_response()
+}
+
+/// A processed call, rendered.
+struct Answer {
+    body: String,
+    content_type: &'static str,
+    outcome: String,
+    dropped: bool,
+}
+
+impl Sim {
+    /// Throttling, then the 503 dice, then the latency of this answer.
+    fn roll_before(&self) -> (Pre, Duration) {
+        let mut core = self.lock();
+        let now = Instant::now();
+        let faults = core.faults.clone();
+        let jitter = if faults.jitter.is_zero() {
+            Duration::ZERO
+        } else {
+            let max = u64::try_from(faults.jitter.as_millis()).unwrap_or(u64::MAX);
+            Duration::from_millis(core.rng.random_range(0..=max))
+        };
+        let delay = faults.latency + jitter;
+        if let Some(limit) = faults.throttle_rps {
+            let (start, count) = match core.window {
+                Some((start, count)) if now.duration_since(start) < Duration::from_secs(1) => {
+                    (start, count + 1)
+                }
+                _ => (now, 1),
+            };
+            core.window = Some((start, count));
+            if count > limit {
+                return (Pre::Throttled, delay);
+            }
+        }
+        if faults.fail_before > 0.0 && core.rng.random_bool(faults.fail_before.min(1.0)) {
+            return (Pre::Unavailable, delay);
+        }
+        (Pre::Go, delay)
+    }
+
+    /// Runs the call against the state and renders the answer.
+    fn process(&self, params: &Params) -> Answer {
+        let inner = &self.inner;
+        let mut core = self.lock();
+        let now = chrono::Utc::now();
+        core.state.settle(now);
+        let out = Out::from_params(params);
+        let call = funcs::Call {
+            core: &mut core,
+            catalog: &inner.catalog,
+            config: &inner.config,
+            params,
+            now,
+        };
+        let done = funcs::dispatch(call);
+        let (body, content_type, outcome) = match done.result {
+            Ok(Reply::Doc(doc)) => {
+                let (body, ct) = out.render(&doc);
+                (body, ct, "ok".to_owned())
+            }
+            Ok(Reply::Html(page)) => (page, "text/html; charset=UTF-8", "ok".to_owned()),
+            Err(e) => {
+                let outcome = format!("error:{}", e.kind);
+                let (body, ct) = if done.legacy {
+                    let legacy_out = if out == Out::Html { Out::Xml } else { out };
+                    legacy_out.render(&e.to_legacy_doc())
+                } else {
+                    out.render(&e.to_doc())
+                };
+                (body, ct, outcome)
+            }
+        };
+        if core.dirty {
+            self.persist(&mut core);
+        }
+        let drop_share = core.faults.drop_after;
+        let dropped = done.write && drop_share > 0.0 && core.rng.random_bool(drop_share.min(1.0));
+        Answer {
+            body,
+            content_type,
+            outcome,
+            dropped,
+        }
+    }
+
+    fn log(&self, method: &Method, params: &Params, status: u16, outcome: String) {
+        let at_ms = u64::try_from(self.inner.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let entry = LoggedRequest {
+            at_ms,
+            func: params.get("func").unwrap_or("").to_owned(),
+            method: method.as_str().to_owned(),
+            params: params.masked(),
+            status,
+            outcome,
+        };
+        let mut core: std::sync::MutexGuard<'_, Core> = self.lock();
+        core.log.push(entry);
+    }
+}
+
+/// A body that sends part of the answer, then fails: the client sees a broken response
+/// after the work was done.
+struct Broken {
+    first: Option<Bytes>,
+}
+
+impl axum::body::HttpBody for Broken {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        match self.first.take() {
+            Some(all) => {
+                let half = all.slice(..all.len() / 2);
+                Poll::Ready(Some(Ok(http_body::Frame::data(half))))
+            }
+            None => Poll::Ready(Some(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "connection dropped by fault injection",
+            )))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn params_merge_trim_and_mask() {
+        let p = Params::parse(
+            Some("func=vds&authinfo=u:p%26w& ostempl= Centos-6&addon_26=1&addon_26=10"),
+            b"password=x&out=json",
+        );
+        assert_eq!(p.get("ostempl"), Some("Centos-6"));
+        assert_eq!(p.get("out"), Some("json"));
+        assert_eq!(
+            p.prefixed("addon_"),
+            vec![("26".to_owned(), "10".to_owned())]
+        );
+        let masked = p.masked();
+        assert!(masked.contains(&("authinfo".into(), "u:***".into())));
+        assert!(masked.contains(&("password".into(), "***".into())));
+    }
+}

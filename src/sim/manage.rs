@@ -1,0 +1,301 @@
+//! Managing existing services: `service.prolong`, `<type>.edit`, and the list actions
+//! `<type>.suspend|resume|delete`.
+
+use chrono::{DateTime, Months, NaiveDate};
+
+use super::doc::{self, ApiError, Node};
+use super::funcs::{Action, Call, Reply};
+use super::orders::{check_addon, read_autoprolong};
+use super::state::Service;
+
+/// `date` plus whole months (the end of a shorter month when the day does not exist).
+pub(crate) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
+    date.checked_add_months(Months::new(months)).unwrap_or(date)
+}
+
+fn busy(id: u64) -> ApiError {
+    ApiError::new(
+        "runningoperation",
+        "runningoperation",
+        "Request in process, please wait",
+    )
+    .value(id.to_string())
+}
+
+fn insufficient(cost: i64) -> ApiError {
+    ApiError::new(
+        "value",
+        "balance",
+        "Insufficient funds on the account balance",
+    )
+    .value(doc::cents(cost))
+}
+
+/// The caller's live service `raw`, of `item_type` when given.
+fn own_id(
+    call: &Call<'_>,
+    account: &str,
+    item_type: Option<&str>,
+    raw: &str,
+) -> Result<u64, ApiError> {
+    raw.parse::<u64>()
+        .ok()
+        .filter(|id| {
+            call.core.state.services.get(id).is_some_and(|s| {
+                s.account == account && s.is_live() && item_type.is_none_or(|t| s.item_type == t)
+            })
+        })
+        .ok_or_else(|| ApiError::missed("elid", raw))
+}
+
+fn service<'c>(call: &'c Call<'_>, id: u64) -> Result<&'c Service, ApiError> {
+    call.core
+        .state
+        .services
+        .get(&id)
+        .ok_or_else(|| ApiError::missed("elid", &id.to_string()))
+}
+
+/// Current addon and enum values of a service, as the price rule takes them.
+type Values = (Vec<(u32, i64)>, Vec<(u32, String)>);
+
+fn values(s: &Service) -> Values {
+    (
+        s.addons.iter().map(|(k, v)| (*k, *v)).collect(),
+        s.enums.iter().map(|(k, v)| (*k, v.clone())).collect(),
+    )
+}
+
+/// `service.prolong`: a preview without `sok`; with it the expiry moves by the period
+/// (charged at once with `skipbasket=on`).
+pub(crate) fn prolong(call: &mut Call<'_>, account: &str) -> Result<Reply, ApiError> {
+    let raw = call.params.get("elid").unwrap_or("");
+    let id = own_id(call, account, None, raw)?;
+    let s = service(call, id)?;
+    let tariff = call.tariff(s.pricelist);
+    let months = match call.params.non_empty("period") {
+        Some(p) => p
+            .parse::<i64>()
+            .ok()
+            .and_then(|w| tariff.and_then(|t| t.period(w)))
+            .map(|p| p.months)
+            .filter(|m| *m > 0)
+            .ok_or_else(|| ApiError::invalid("period", p))?,
+        None => s.period.max(1),
+    };
+    let (addons, enums) = values(s);
+    let cost = tariff.map_or(0, |t| t.price_cents(months, &addons, &enums));
+    let old = s.expiredate;
+    let new = add_months(old, months);
+    let date = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    if call.params.non_empty("sok").is_none() {
+        let info = format!(
+            "Prolongation for {months} month(s)<br/>Total amount: {} {}",
+            doc::cents(cost),
+            call.config.currency
+        );
+        let mut periods = Node::new("slist").attr("name", "period");
+        for p in tariff.map(|t| t.periods.as_slice()).unwrap_or_default() {
+            if p.months > 0 {
+                periods.push(Node::text("val", p.label).attr("key", p.wire.to_string()));
+            }
+        }
+        return Ok(Reply::Doc(
+            Node::doc()
+                .field("elid", id.to_string())
+                .field("expiredate", date(old))
+                .field("newexpiredate", date(new))
+                .field("period", months.to_string())
+                .field("status", s.status.to_string())
+                .field("cost", doc::cents(cost))
+                .field("orderinfo", info)
+                .child(periods),
+        ));
+    }
+    if call.params.is_on("skipbasket") {
+        let acc = call
+            .core
+            .state
+            .accounts
+            .get_mut(account)
+            .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
+        if acc.balance_cents < cost {
+            return Err(insufficient(cost));
+        }
+        acc.balance_cents -= cost;
+    }
+    if let Some(s) = call.core.state.services.get_mut(&id) {
+        s.expiredate = new;
+    }
+    call.core.dirty = true;
+    let nested = Node::new("doc").field("newexpiredate", date(new));
+    Ok(Reply::Doc(
+        Node::doc()
+            .child(Node::new("ok"))
+            .field("id", id.to_string())
+            .child(nested),
+    ))
+}
+
+/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change. Admin-only
+/// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored.
+pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Result<Reply, ApiError> {
+    let raw = call.params.get("elid").unwrap_or("");
+    let id = own_id(call, account, Some(item_type), raw)?;
+    let s = service(call, id)?;
+    let Some(tariff) = call.tariff(s.pricelist) else {
+        return Err(ApiError::missed("pricelist", &s.pricelist.to_string()));
+    };
+    if call.params.non_empty("sok").is_none() {
+        return Ok(Reply::Doc(edit_form(call, s)));
+    }
+    if s.status == 5 {
+        return Err(busy(id));
+    }
+    let mut changes = Vec::new();
+    for (aid, value) in call.params.prefixed("addon_") {
+        changes.push(check_addon(tariff, &aid, &value)?);
+    }
+    let autoprolong = match call.params.get("autoprolong") {
+        Some(raw) => Some(read_autoprolong(
+            tariff,
+            Some(raw).filter(|r| !r.is_empty()),
+        )?),
+        None => None,
+    };
+    let Some(s) = call.core.state.services.get_mut(&id) else {
+        return Err(ApiError::missed("elid", raw));
+    };
+    for (aid, v) in changes {
+        s.addons.insert(aid, v);
+    }
+    if let Some(a) = autoprolong {
+        s.autoprolong = a;
+    }
+    let (addons, enums) = values(s);
+    s.cost_cents = tariff.price_cents(s.period.max(1), &addons, &enums);
+    call.core.dirty = true;
+    Ok(Reply::Doc(
+        Node::doc()
+            .child(Node::new("ok"))
+            .field("id", id.to_string()),
+    ))
+}
+
+fn edit_form(call: &Call<'_>, s: &Service) -> Node {
+    let mut doc = Node::doc()
+        .field("elid", s.id.to_string())
+        .field("id", s.id.to_string())
+        .field("domain", &s.domain)
+        .field("pricelist", s.pricelist.to_string())
+        .field("period", s.period.to_string())
+        .field("status", s.status.to_string())
+        .field(
+            "autoprolong",
+            s.autoprolong.map_or("null".to_owned(), |m| m.to_string()),
+        )
+        .field("expiredate", s.expiredate.format("%Y-%m-%d").to_string());
+    if let Some(ip) = s.ip.as_ref().filter(|_| matches!(s.status, 2 | 3)) {
+        doc.push(Node::text("ip", ip));
+    }
+    if let Some(os) = &s.ostempl {
+        doc.push(Node::text("ostempl", os));
+    }
+    if let Some(r) = &s.recipe {
+        doc.push(Node::text("recipe", r));
+    }
+    for (id, v) in &s.addons {
+        doc.push(Node::text(format!("addon_{id}"), v.to_string()));
+    }
+    for (id, v) in &s.enums {
+        doc.push(Node::text(format!("enum_{id}"), v));
+    }
+    let info = format!(
+        "Service cost<br/>Total amount: {} {}",
+        doc::cents(s.cost_cents),
+        call.config.currency
+    );
+    doc.field("orderinfo", info)
+}
+
+/// `<type>.suspend|resume|delete` with `elid` = `1, 2, 3`: all of them or none.
+pub(crate) fn act(
+    call: &mut Call<'_>,
+    account: &str,
+    item_type: &str,
+    action: Action,
+) -> Result<Reply, ApiError> {
+    let raw = call.params.get("elid").unwrap_or("");
+    let parts: Vec<&str> = raw
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    if parts.is_empty() {
+        return Err(ApiError::missed("elid", raw));
+    }
+    let mut ids = Vec::with_capacity(parts.len());
+    for part in parts {
+        ids.push(own_id(call, account, Some(item_type), part)?);
+    }
+    for &id in &ids {
+        let s = service(call, id)?;
+        match action {
+            Action::Suspend | Action::Resume if s.status == 5 => return Err(busy(id)),
+            Action::Delete => check_min_order(call, s)?,
+            _ => {}
+        }
+    }
+    let status = match action {
+        Action::Suspend => 3,
+        Action::Resume => 2,
+        Action::Delete => 4,
+    };
+    for id in ids {
+        if let Some(s) = call.core.state.services.get_mut(&id) {
+            s.status = status;
+            s.activate_ms = None;
+        }
+    }
+    call.core.dirty = true;
+    Ok(Reply::Doc(Node::doc().child(Node::new("ok"))))
+}
+
+/// Refuses deleting a service inside its tariff's minimum order period.
+fn check_min_order(call: &Call<'_>, s: &Service) -> Result<(), ApiError> {
+    let Some(t) = call.tariff(s.pricelist).filter(|t| t.min_order_months > 0) else {
+        return Ok(());
+    };
+    let opened = DateTime::from_timestamp_millis(s.opened_ms)
+        .map_or(call.now.date_naive(), |d| d.date_naive());
+    if call.now.date_naive() < add_months(opened, t.min_order_months) {
+        return Err(ApiError::new(
+            "pricelist_min_order",
+            &s.id.to_string(),
+            format!(
+                "The service cannot be deleted during the minimum order period of {} months",
+                t.min_order_months
+            ),
+        )
+        .value(s.id.to_string()));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn months_clamp_to_the_end_of_shorter_months() {
+        let d = NaiveDate::from_ymd_opt(2025, 1, 31).unwrap();
+        assert_eq!(
+            add_months(d, 1),
+            NaiveDate::from_ymd_opt(2025, 2, 28).unwrap()
+        );
+        assert_eq!(
+            add_months(d, 12),
+            NaiveDate::from_ymd_opt(2026, 1, 31).unwrap()
+        );
+    }
+}

@@ -1,0 +1,482 @@
+//! Orders in the three dialects, the order form (price preview) and the tariff lists.
+
+use chrono::Duration as ChronoDuration;
+
+use super::catalog::{self, Era, Period, Tariff};
+use super::doc::{self, ApiError, Node};
+use super::funcs::{Call, Reply, Style};
+use super::manage::add_months;
+use super::state::Service;
+
+/// An order request, validated against its tariff.
+struct Spec<'a> {
+    tariff: &'a Tariff,
+    period: Period,
+    datacenter: Option<u32>,
+    ostempl: Option<String>,
+    recipe: Option<String>,
+    addons: Vec<(u32, i64)>,
+    enums: Vec<(u32, String)>,
+    autoprolong: Option<u32>,
+    cost_cents: i64,
+}
+
+fn period_key(style: Style) -> &'static str {
+    if style == Style::V2 {
+        "order_period"
+    } else {
+        "period"
+    }
+}
+
+fn pricelist_key(style: Style) -> &'static str {
+    if style == Style::Legacy {
+        "price"
+    } else {
+        "pricelist"
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(field: &str, value: &str) -> Result<T, ApiError> {
+    value.parse().map_err(|_| ApiError::invalid(field, value))
+}
+
+/// Validates an addon value against its range and step.
+pub(crate) fn check_addon(tariff: &Tariff, id: &str, value: &str) -> Result<(u32, i64), ApiError> {
+    let field = format!("addon_{id}");
+    let addon = id
+        .parse::<u32>()
+        .ok()
+        .and_then(|n| tariff.addon(n))
+        .ok_or_else(|| ApiError::invalid(&field, value))?;
+    let v: i64 = parse_num(&field, value)?;
+    let aligned = addon.step <= 1 || (v - addon.min) % addon.step == 0;
+    if v < addon.min || v > addon.max || !aligned {
+        return Err(ApiError::invalid(&field, value));
+    }
+    Ok((addon.id, v))
+}
+
+/// The tariff a form or order names; `Ok(None)` when none is named.
+fn find_tariff<'a>(
+    call: &Call<'a>,
+    item_type: &str,
+    style: Style,
+) -> Result<Option<&'a Tariff>, ApiError> {
+    let key = pricelist_key(style);
+    let Some(raw) = call
+        .params
+        .non_empty(key)
+        .or_else(|| call.params.non_empty("pricelist"))
+    else {
+        return Ok(None);
+    };
+    let era = if style == Style::Legacy {
+        Era::Legacy
+    } else {
+        Era::Modern
+    };
+    let catalog: &'a [Tariff] = call.catalog;
+    catalog
+        .iter()
+        .find(|t| t.id.to_string() == raw && t.item_type == item_type && t.era == era)
+        .map(Some)
+        .ok_or_else(|| ApiError::invalid(key, raw))
+}
+
+/// Reads the period, datacenter, OS, recipe, addons, enums and auto-renewal.
+fn read_spec<'a>(
+    call: &Call<'a>,
+    tariff: &'a Tariff,
+    style: Style,
+    form: bool,
+) -> Result<Spec<'a>, ApiError> {
+    let p = call.params;
+    let key = period_key(style);
+    let period = match p.non_empty(key).or_else(|| p.non_empty("period")) {
+        Some(raw) => tariff
+            .period(parse_num(key, raw)?)
+            .ok_or_else(|| ApiError::invalid(key, raw))?,
+        None if form => tariff.periods[0],
+        None => return Err(ApiError::invalid(key, "")),
+    };
+    let datacenter = match p.non_empty("datacenter") {
+        Some(raw) if !tariff.datacenters.is_empty() => {
+            let dc: u32 = parse_num("datacenter", raw)?;
+            if !tariff.datacenters.contains(&dc) {
+                return Err(ApiError::invalid("datacenter", raw));
+            }
+            Some(dc)
+        }
+        _ => tariff.datacenters.first().copied(),
+    };
+    let ostempl = match p.non_empty("ostempl") {
+        Some(os) if tariff.has_os && catalog::OS_TEMPLATES.contains(&os) => Some(os.to_owned()),
+        Some(os) => return Err(ApiError::invalid("ostempl", os)),
+        None => None,
+    };
+    let recipe = match p
+        .non_empty("recipe")
+        .filter(|r| !matches!(*r, "null" | "none"))
+    {
+        Some(r) if tariff.has_os && catalog::RECIPES.iter().any(|(k, _)| *k == r) => {
+            Some(r.to_owned())
+        }
+        Some(r) => return Err(ApiError::invalid("recipe", r)),
+        None => None,
+    };
+    let mut addons: Vec<(u32, i64)> = tariff.addons.iter().map(|a| (a.id, a.default)).collect();
+    for (id, value) in p.prefixed("addon_") {
+        let (id, v) = check_addon(tariff, &id, &value)?;
+        addons.retain(|(i, _)| *i != id);
+        addons.push((id, v));
+    }
+    let mut enums: Vec<(u32, String)> = tariff
+        .enums
+        .iter()
+        .map(|e| (e.id, e.default.to_owned()))
+        .collect();
+    for (id, value) in p.prefixed("enum_") {
+        let field = format!("enum_{id}");
+        let def = id
+            .parse::<u32>()
+            .ok()
+            .and_then(|n| tariff.enum_def(n))
+            .filter(|d| d.values.iter().any(|(v, _, _)| *v == value))
+            .ok_or_else(|| ApiError::invalid(&field, &value))?;
+        enums.retain(|(i, _)| *i != def.id);
+        enums.push((def.id, value));
+    }
+    let autoprolong = read_autoprolong(tariff, p.non_empty("autoprolong"))?;
+    let cost_cents = tariff.price_cents(period.months, &addons, &enums);
+    Ok(Spec {
+        tariff,
+        period,
+        datacenter,
+        ostempl,
+        recipe,
+        addons,
+        enums,
+        autoprolong,
+        cost_cents,
+    })
+}
+
+/// `null`/`off` = no auto-renewal; months, or a BILLmanager 4 period id.
+pub(crate) fn read_autoprolong(
+    tariff: &Tariff,
+    raw: Option<&str>,
+) -> Result<Option<u32>, ApiError> {
+    match raw {
+        None | Some("null" | "off" | "0" | "none") => Ok(None),
+        Some(raw) => raw
+            .parse::<i64>()
+            .ok()
+            .and_then(|w| tariff.period(w))
+            .filter(|p| p.months > 0)
+            .map(|p| Some(p.months))
+            .ok_or_else(|| ApiError::invalid("autoprolong", raw)),
+    }
+}
+
+fn valid_domain(domain: &str) -> bool {
+    domain.len() <= 253
+        && domain.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+}
+
+/// `<type>.order.param`, `v2.<type>.order.param`, `<type>.order.7`: the form without `sok`,
+/// an order with it.
+pub(crate) fn order(
+    call: &mut Call<'_>,
+    account: &str,
+    item_type: &str,
+    style: Style,
+) -> Result<Reply, ApiError> {
+    let form = call.params.non_empty("sok").is_none();
+    let Some(tariff) = find_tariff(call, item_type, style)? else {
+        if form {
+            return Ok(order_start(call, item_type));
+        }
+        return Err(ApiError::invalid(pricelist_key(style), ""));
+    };
+    let spec = read_spec(call, tariff, style, form)?;
+    if form {
+        return Ok(Reply::Doc(order_form(call, &spec, style)));
+    }
+    match style {
+        Style::V2 if !call.params.is_on("licence_agreement") => {
+            return Err(ApiError::invalid(
+                "licence_agreement",
+                call.params.get("licence_agreement").unwrap_or(""),
+            ));
+        }
+        Style::Legacy if !call.params.is_on("agree") => {
+            return Err(ApiError::invalid(
+                "agree",
+                call.params.get("agree").unwrap_or(""),
+            ));
+        }
+        _ => {}
+    }
+    let id = place(call, account, item_type, style, &spec)?;
+    Ok(match style {
+        Style::Legacy => Reply::Html(format!(
+            "<script language='JavaScript'>fr_master('startpage={item_type}', 'top.');</script>\n"
+        )),
+        Style::V2 => Reply::Doc(Node::doc().field("item.id", id.to_string())),
+        Style::Bm5 if matches!(item_type, "soft" | "platform") => {
+            Reply::Doc(Node::doc().field("id", id.to_string()))
+        }
+        Style::Bm5 => {
+            let order_id = call.core.state.next_order();
+            Reply::Doc(
+                Node::doc()
+                    .child(Node::new("ok"))
+                    .field("id", id.to_string())
+                    .field("billorder.id", order_id.to_string()),
+            )
+        }
+    })
+}
+
+/// Checks the domain and the balance, charges, and records the service.
+fn place(
+    call: &mut Call<'_>,
+    account: &str,
+    item_type: &str,
+    style: Style,
+    spec: &Spec<'_>,
+) -> Result<u64, ApiError> {
+    let state = &mut call.core.state;
+    let domain = match call.params.non_empty("domain") {
+        Some(d) => {
+            let d = d.to_ascii_lowercase();
+            if !valid_domain(&d) {
+                return Err(ApiError::invalid("domain", &d));
+            }
+            if state.domain_taken(&d) {
+                return Err(
+                    ApiError::new("exists", "domain", "The domain is already in use").value(d),
+                );
+            }
+            Some(d)
+        }
+        None => None,
+    };
+    let pay = style == Style::Legacy || call.params.is_on("skipbasket");
+    if pay {
+        let acc = state
+            .accounts
+            .get_mut(account)
+            .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
+        if acc.balance_cents < spec.cost_cents {
+            return Err(ApiError::new(
+                "value",
+                "balance",
+                "Insufficient funds on the account balance",
+            )
+            .value(doc::cents(spec.cost_cents)));
+        }
+        acc.balance_cents -= spec.cost_cents;
+    }
+    let id = state.next_id();
+    let now = call.now;
+    let activate = now + ChronoDuration::from_std(call.config.activation).unwrap_or_default();
+    let service = Service {
+        id,
+        account: account.to_owned(),
+        item_type: item_type.to_owned(),
+        domain: domain.unwrap_or_else(|| format!("{item_type}{id}.example.net")),
+        remoteid: call.params.non_empty("remoteid").map(str::to_owned),
+        status: if pay { 5 } else { 1 },
+        ip: pay.then(|| state.next_ip()),
+        pricelist: spec.tariff.id,
+        datacenter: spec.datacenter,
+        period: spec.period.months,
+        autoprolong: spec.autoprolong,
+        addons: spec.addons.iter().copied().collect(),
+        enums: spec.enums.iter().cloned().collect(),
+        ostempl: spec.ostempl.clone(),
+        recipe: spec.recipe.clone(),
+        opened_ms: now.timestamp_millis(),
+        activate_ms: pay.then(|| activate.timestamp_millis()),
+        expiredate: add_months(now.date_naive(), spec.period.months.max(1)),
+        cost_cents: spec.cost_cents,
+    };
+    state.services.insert(id, service);
+    call.core.dirty = true;
+    Ok(id)
+}
+
+fn val(key: &str, label: &str) -> Node {
+    Node::text("val", label).attr("key", key)
+}
+
+/// The order form of one tariff with the price of what the parameters describe.
+fn order_form(call: &Call<'_>, spec: &Spec<'_>, style: Style) -> Node {
+    let t = spec.tariff;
+    let currency = call.config.currency.as_str();
+    let mut doc = Node::doc()
+        .field(pricelist_key(style), t.id.to_string())
+        .field(period_key(style), spec.period.wire.to_string());
+    let mut periods = Node::new("slist").attr("name", period_key(style));
+    for p in &t.periods {
+        let cost = t.price_cents(p.months, &spec.addons, &spec.enums);
+        periods.push(val(&p.wire.to_string(), p.label).attr("cost", doc::cents(cost)));
+    }
+    doc.push(periods);
+    let mut prolong = Node::new("slist")
+        .attr("name", "autoprolong")
+        .child(val("null", "Off"));
+    for p in t.periods.iter().filter(|p| p.months > 0) {
+        prolong.push(val(&p.wire.to_string(), p.label));
+    }
+    doc.push(prolong);
+    if !t.datacenters.is_empty() {
+        let mut dcs = Node::new("slist").attr("name", "datacenter");
+        for dc in &t.datacenters {
+            dcs.push(val(&dc.to_string(), catalog::datacenter_name(*dc)));
+        }
+        doc.push(dcs);
+    }
+    if t.has_os {
+        let mut os = Node::new("slist").attr("name", "ostempl");
+        for o in catalog::OS_TEMPLATES {
+            os.push(val(o, o).attr("cost", "0.00"));
+        }
+        let mut recipes = Node::new("slist")
+            .attr("name", "recipe")
+            .child(val("null", "None"));
+        for (k, label) in catalog::RECIPES {
+            recipes.push(val(k, label));
+        }
+        doc.push(os);
+        doc.push(recipes);
+    }
+    let mut fields = Node::new("form");
+    let mut messages = Node::new("messages");
+    for a in &t.addons {
+        let name = format!("addon_{}", a.id);
+        let current = spec
+            .addons
+            .iter()
+            .find(|(i, _)| *i == a.id)
+            .map_or(a.default, |(_, v)| *v);
+        doc.push(Node::text(&name, current.to_string()));
+        fields.push(
+            Node::new("field")
+                .attr("name", &name)
+                .attr("min", a.min.to_string())
+                .attr("max", a.max.to_string())
+                .attr("step", a.step.to_string())
+                .attr("measure", a.measure)
+                .attr("cost", doc::cents(a.unit_cents)),
+        );
+        messages.push(Node::text("msg", a.name).attr("name", &name));
+    }
+    for e in &t.enums {
+        let name = format!("enum_{}", e.id);
+        let current = spec
+            .enums
+            .iter()
+            .find(|(i, _)| *i == e.id)
+            .map_or(e.default, |(_, v)| v.as_str());
+        doc.push(Node::text(&name, current));
+        let mut list = Node::new("slist").attr("name", &name);
+        for (v, label, cost) in &e.values {
+            list.push(val(v, label).attr("cost", doc::cents(*cost)));
+        }
+        doc.push(list);
+        messages.push(Node::text("msg", e.name).attr("name", &name));
+    }
+    if let Some(dc) = spec.datacenter {
+        doc.push(Node::text("datacenter", dc.to_string()));
+    }
+    let total = doc::cents(spec.cost_cents);
+    let info = format!(
+        "Order details<br/>Tariff: {}<br/>Period: {}<br/>Total amount: {total} {currency}",
+        t.title, spec.period.label
+    );
+    let price = Node::new("price")
+        .field("cost", &total)
+        .field("currency", currency);
+    let summary = Node::new("list").attr("name", "pricelist_summary").child(
+        Node::new("elem")
+            .field("id", t.id.to_string())
+            .child(Node::new("cost").child(price)),
+    );
+    doc.child(Node::new("metadata").child(fields))
+        .child(messages)
+        .field("orderinfo", info)
+        .child(summary)
+}
+
+fn era_of(call: &Call<'_>) -> Era {
+    if call.config.dialect == super::SimDialect::Bm4 {
+        Era::Legacy
+    } else {
+        Era::Modern
+    }
+}
+
+/// `<type>.order`: the tariffs of a type (ids and names only).
+pub(crate) fn order_start(call: &Call<'_>, item_type: &str) -> Reply {
+    let era = era_of(call);
+    let mut list = Node::new("slist").attr("name", "pricelist");
+    for t in call
+        .catalog
+        .iter()
+        .filter(|t| t.item_type == item_type && t.era == era)
+    {
+        list.push(val(&t.id.to_string(), t.title));
+    }
+    Reply::Doc(Node::doc().child(list))
+}
+
+/// `v2.<type>.order.pricelist`: tariffs with details and prices per period.
+pub(crate) fn pricelist(call: &Call<'_>, item_type: &str) -> Node {
+    let wanted_dc = call
+        .params
+        .non_empty("datacenter")
+        .and_then(|d| d.parse::<u32>().ok());
+    let currency = call.config.currency.as_str();
+    let mut list = Node::new("list").attr("name", "pricelist");
+    let tariffs = call
+        .catalog
+        .iter()
+        .filter(|t| t.item_type == item_type && t.era == Era::Modern);
+    for t in tariffs.filter(|t| {
+        wanted_dc.is_none_or(|dc| t.datacenters.is_empty() || t.datacenters.contains(&dc))
+    }) {
+        let mut elem = Node::new("elem")
+            .field("id", t.id.to_string())
+            .field("title", t.title)
+            .field("description", t.description);
+        for a in &t.addons {
+            elem.push(
+                Node::new("detail")
+                    .field("name", a.name)
+                    .field("value", format!("{} {}", a.default, a.measure)),
+            );
+        }
+        let mut prices = Node::new("prices");
+        for p in &t.periods {
+            prices.push(
+                Node::new("price")
+                    .field("period", p.wire.to_string())
+                    .field("cost", doc::cents(t.price_cents(p.months, &[], &[])))
+                    .field("currency", currency),
+            );
+        }
+        list.push(elem.child(prices));
+    }
+    let mut dcs = Node::new("slist").attr("name", "datacenter");
+    for (id, name) in catalog::DATACENTERS {
+        dcs.push(val(&id.to_string(), name));
+    }
+    Node::doc().child(dcs).child(list)
+}
