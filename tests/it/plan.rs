@@ -89,9 +89,7 @@ fn example_manifests_reproduce_the_documented_calls() {
     }
 }
 
-// Enabled when the plan command lands.
 #[test]
-#[ignore = "enabled when the plan command lands"]
 fn binary_plan_offline_reproduces_the_documented_calls() {
     for seed in seed_calls() {
         let output = Command::new(env!("CARGO_BIN_EXE_billfleet"))
