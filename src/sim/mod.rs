@@ -380,7 +380,11 @@ impl Sim {
             ostempl: None,
             recipe: None,
             opened_ms: now.timestamp_millis(),
-            activate_ms: (spec.status == 5).then(|| now.timestamp_millis()),
+            activate_ms: (spec.status == 5).then(|| {
+                let wait =
+                    chrono::Duration::from_std(self.inner.config.activation).unwrap_or_default();
+                (now + wait).timestamp_millis()
+            }),
             expiredate: manage::add_months(now.date_naive(), spec.period.max(1)),
             cost_cents,
         };
