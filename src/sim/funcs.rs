@@ -10,7 +10,7 @@ use super::catalog::{self, Tariff};
 use super::doc::{self, ApiError, Node};
 use super::http::Params;
 use super::state::Service;
-use super::{Core, LoginFails, Session, SimConfig, SimDialect, manage, orders};
+use super::{Core, LoginFails, Session, SimConfig, SimDialect, form, manage, orders};
 
 /// Everything one call may touch.
 pub(crate) struct Call<'a> {
@@ -143,9 +143,9 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
             Func::Auth | Func::Keepalive => Ok(Reply::Doc(Node::doc().child(Node::new("ok")))),
             Func::Whoami => Ok(whoami(&call, &account)),
             Func::Prolong => manage::prolong(&mut call, &account),
-            Func::Pricelist(t) => Ok(Reply::Doc(orders::pricelist(&call, t))),
+            Func::Pricelist(t) => Ok(Reply::Doc(form::pricelist(&call, t))),
             Func::Order(t, style) => orders::order(&mut call, &account, t, style),
-            Func::OrderStart(t) => Ok(orders::order_start(&call, t)),
+            Func::OrderStart(t) => Ok(form::order_start(&call, t)),
             Func::Filter(t) => Ok(filter(&mut call, &account, t)),
             Func::Edit(t) => manage::edit(&mut call, &account, t),
             Func::Act(t, action) => manage::act(&mut call, &account, t, action),
@@ -171,10 +171,7 @@ const BLOCK_FOR: Duration = Duration::from_secs(20);
 /// Checks a password, counting failures: the fifth failure in a row blocks the user for 20 s.
 fn check_password(core: &mut Core, user: &str, password: &str) -> Result<(), ApiError> {
     let now = Instant::now();
-    let fails = core
-        .logins
-        .entry(user.to_owned())
-        .or_default();
+    let fails = core.logins.entry(user.to_owned()).or_default();
     if let Some(until) = fails.blocked_until {
         if now < until {
             return Err(ApiError::new(

@@ -6,7 +6,7 @@ use chrono::{DateTime, Months, NaiveDate};
 use super::doc::{self, ApiError, Node};
 use super::funcs::{Action, Call, Reply};
 use super::orders::{check_addon, read_autoprolong};
-use super::state::Service;
+use super::state::{Service, State};
 
 /// `date` plus whole months (the end of a shorter month when the day does not exist).
 pub(crate) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
@@ -22,13 +22,18 @@ fn busy(id: u64) -> ApiError {
     .value(id.to_string())
 }
 
-fn insufficient(cost: i64) -> ApiError {
-    ApiError::new(
-        "value",
-        "balance",
-        "Insufficient funds on the account balance",
-    )
-    .value(doc::cents(cost))
+/// Takes `cost` from the account's balance, or refuses with `value`/`balance`.
+pub(crate) fn charge(state: &mut State, account: &str, cost: i64) -> Result<(), ApiError> {
+    let acc = state
+        .accounts
+        .get_mut(account)
+        .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
+    if acc.balance_cents < cost {
+        let msg = "Insufficient funds on the account balance";
+        return Err(ApiError::new("value", "balance", msg).value(doc::cents(cost)));
+    }
+    acc.balance_cents -= cost;
+    Ok(())
 }
 
 /// The caller's live service `raw`, of `item_type` when given.
@@ -89,40 +94,17 @@ pub(crate) fn prolong(call: &mut Call<'_>, account: &str) -> Result<Reply, ApiEr
     let new = add_months(old, months);
     let date = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
     if call.params.non_empty("sok").is_none() {
-        let info = format!(
-            "Prolongation for {months} month(s)<br/>Total amount: {} {}",
-            doc::cents(cost),
-            call.config.currency
-        );
-        let mut periods = Node::new("slist").attr("name", "period");
-        for p in tariff.map(|t| t.periods.as_slice()).unwrap_or_default() {
-            if p.months > 0 {
-                periods.push(Node::text("val", p.label).attr("key", p.wire.to_string()));
-            }
-        }
-        return Ok(Reply::Doc(
-            Node::doc()
-                .field("elid", id.to_string())
-                .field("expiredate", date(old))
-                .field("newexpiredate", date(new))
-                .field("period", months.to_string())
-                .field("status", s.status.to_string())
-                .field("cost", doc::cents(cost))
-                .field("orderinfo", info)
-                .child(periods),
-        ));
+        let preview = Preview {
+            id,
+            months,
+            cost,
+            old,
+            new,
+        };
+        return Ok(Reply::Doc(prolong_preview(call, s, &preview)));
     }
     if call.params.is_on("skipbasket") {
-        let acc = call
-            .core
-            .state
-            .accounts
-            .get_mut(account)
-            .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
-        if acc.balance_cents < cost {
-            return Err(insufficient(cost));
-        }
-        acc.balance_cents -= cost;
+        charge(&mut call.core.state, account, cost)?;
     }
     if let Some(s) = call.core.state.services.get_mut(&id) {
         s.expiredate = new;
@@ -135,6 +117,48 @@ pub(crate) fn prolong(call: &mut Call<'_>, account: &str) -> Result<Reply, ApiEr
             .field("id", id.to_string())
             .child(nested),
     ))
+}
+
+/// What a prolongation would do.
+struct Preview {
+    id: u64,
+    months: u32,
+    cost: i64,
+    old: NaiveDate,
+    new: NaiveDate,
+}
+
+/// `service.prolong` without `sok`: current and new expiry, cost, periods.
+fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
+    let Preview {
+        id,
+        months,
+        cost,
+        old,
+        new,
+    } = *p;
+    let date = |d: NaiveDate| d.format("%Y-%m-%d").to_string();
+    let tariff = call.tariff(s.pricelist);
+    let info = format!(
+        "Prolongation for {months} month(s)<br/>Total amount: {} {}",
+        doc::cents(cost),
+        call.config.currency
+    );
+    let mut periods = Node::new("slist").attr("name", "period");
+    for p in tariff.map(|t| t.periods.as_slice()).unwrap_or_default() {
+        if p.months > 0 {
+            periods.push(Node::text("val", p.label).attr("key", p.wire.to_string()));
+        }
+    }
+    Node::doc()
+        .field("elid", id.to_string())
+        .field("expiredate", date(old))
+        .field("newexpiredate", date(new))
+        .field("period", months.to_string())
+        .field("status", s.status.to_string())
+        .field("cost", doc::cents(cost))
+        .field("orderinfo", info)
+        .child(periods)
 }
 
 /// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change. Admin-only

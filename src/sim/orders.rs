@@ -3,25 +3,30 @@
 use chrono::Duration as ChronoDuration;
 
 use super::catalog::{self, Era, Period, Tariff};
-use super::doc::{self, ApiError, Node};
+use super::doc::{ApiError, Node};
+use super::form::{order_form, order_start};
 use super::funcs::{Call, Reply, Style};
-use super::manage::add_months;
+use super::http::Params;
+use super::manage::{add_months, charge};
 use super::state::Service;
 
+/// Addon values and enum values.
+type Options = (Vec<(u32, i64)>, Vec<(u32, String)>);
+
 /// An order request, validated against its tariff.
-struct Spec<'a> {
-    tariff: &'a Tariff,
-    period: Period,
-    datacenter: Option<u32>,
-    ostempl: Option<String>,
-    recipe: Option<String>,
-    addons: Vec<(u32, i64)>,
-    enums: Vec<(u32, String)>,
-    autoprolong: Option<u32>,
-    cost_cents: i64,
+pub(super) struct Spec<'a> {
+    pub(super) tariff: &'a Tariff,
+    pub(super) period: Period,
+    pub(super) datacenter: Option<u32>,
+    pub(super) ostempl: Option<String>,
+    pub(super) recipe: Option<String>,
+    pub(super) addons: Vec<(u32, i64)>,
+    pub(super) enums: Vec<(u32, String)>,
+    pub(super) autoprolong: Option<u32>,
+    pub(super) cost_cents: i64,
 }
 
-fn period_key(style: Style) -> &'static str {
+pub(super) fn period_key(style: Style) -> &'static str {
     if style == Style::V2 {
         "order_period"
     } else {
@@ -29,7 +34,7 @@ fn period_key(style: Style) -> &'static str {
     }
 }
 
-fn pricelist_key(style: Style) -> &'static str {
+pub(super) fn pricelist_key(style: Style) -> &'static str {
     if style == Style::Legacy {
         "price"
     } else {
@@ -110,6 +115,25 @@ fn read_spec<'a>(
         }
         _ => tariff.datacenters.first().copied(),
     };
+    let (ostempl, recipe) = read_os(tariff, p)?;
+    let (addons, enums) = read_options(tariff, p)?;
+    let autoprolong = read_autoprolong(tariff, p.non_empty("autoprolong"))?;
+    let cost_cents = tariff.price_cents(period.months, &addons, &enums);
+    Ok(Spec {
+        tariff,
+        period,
+        datacenter,
+        ostempl,
+        recipe,
+        addons,
+        enums,
+        autoprolong,
+        cost_cents,
+    })
+}
+
+/// The OS template and recipe, checked against the catalog.
+fn read_os(tariff: &Tariff, p: &Params) -> Result<(Option<String>, Option<String>), ApiError> {
     let ostempl = match p.non_empty("ostempl") {
         Some(os) if tariff.has_os && catalog::OS_TEMPLATES.contains(&os) => Some(os.to_owned()),
         Some(os) => return Err(ApiError::invalid("ostempl", os)),
@@ -125,6 +149,11 @@ fn read_spec<'a>(
         Some(r) => return Err(ApiError::invalid("recipe", r)),
         None => None,
     };
+    Ok((ostempl, recipe))
+}
+
+/// Addon and enum values: the tariff defaults overlaid with the checked parameters.
+fn read_options(tariff: &Tariff, p: &Params) -> Result<Options, ApiError> {
     let mut addons: Vec<(u32, i64)> = tariff.addons.iter().map(|a| (a.id, a.default)).collect();
     for (id, value) in p.prefixed("addon_") {
         let (id, v) = check_addon(tariff, &id, &value)?;
@@ -147,19 +176,7 @@ fn read_spec<'a>(
         enums.retain(|(i, _)| *i != def.id);
         enums.push((def.id, value));
     }
-    let autoprolong = read_autoprolong(tariff, p.non_empty("autoprolong"))?;
-    let cost_cents = tariff.price_cents(period.months, &addons, &enums);
-    Ok(Spec {
-        tariff,
-        period,
-        datacenter,
-        ostempl,
-        recipe,
-        addons,
-        enums,
-        autoprolong,
-        cost_cents,
-    })
+    Ok((addons, enums))
 }
 
 /// `null`/`off` = no auto-renewal; months, or a BILLmanager 4 period id.
@@ -269,19 +286,7 @@ fn place(
     };
     let pay = style == Style::Legacy || call.params.is_on("skipbasket");
     if pay {
-        let acc = state
-            .accounts
-            .get_mut(account)
-            .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
-        if acc.balance_cents < spec.cost_cents {
-            return Err(ApiError::new(
-                "value",
-                "balance",
-                "Insufficient funds on the account balance",
-            )
-            .value(doc::cents(spec.cost_cents)));
-        }
-        acc.balance_cents -= spec.cost_cents;
+        charge(state, account, spec.cost_cents)?;
     }
     let id = state.next_id();
     let now = call.now;
@@ -310,173 +315,4 @@ fn place(
     state.services.insert(id, service);
     call.core.dirty = true;
     Ok(id)
-}
-
-fn val(key: &str, label: &str) -> Node {
-    Node::text("val", label).attr("key", key)
-}
-
-/// The order form of one tariff with the price of what the parameters describe.
-fn order_form(call: &Call<'_>, spec: &Spec<'_>, style: Style) -> Node {
-    let t = spec.tariff;
-    let currency = call.config.currency.as_str();
-    let mut doc = Node::doc()
-        .field(pricelist_key(style), t.id.to_string())
-        .field(period_key(style), spec.period.wire.to_string());
-    let mut periods = Node::new("slist").attr("name", period_key(style));
-    for p in &t.periods {
-        let cost = t.price_cents(p.months, &spec.addons, &spec.enums);
-        periods.push(val(&p.wire.to_string(), p.label).attr("cost", doc::cents(cost)));
-    }
-    doc.push(periods);
-    let mut prolong = Node::new("slist")
-        .attr("name", "autoprolong")
-        .child(val("null", "Off"));
-    for p in t.periods.iter().filter(|p| p.months > 0) {
-        prolong.push(val(&p.wire.to_string(), p.label));
-    }
-    doc.push(prolong);
-    if !t.datacenters.is_empty() {
-        let mut dcs = Node::new("slist").attr("name", "datacenter");
-        for dc in &t.datacenters {
-            dcs.push(val(&dc.to_string(), catalog::datacenter_name(*dc)));
-        }
-        doc.push(dcs);
-    }
-    if t.has_os {
-        let mut os = Node::new("slist").attr("name", "ostempl");
-        for o in catalog::OS_TEMPLATES {
-            os.push(val(o, o).attr("cost", "0.00"));
-        }
-        let mut recipes = Node::new("slist")
-            .attr("name", "recipe")
-            .child(val("null", "None"));
-        for (k, label) in catalog::RECIPES {
-            recipes.push(val(k, label));
-        }
-        doc.push(os);
-        doc.push(recipes);
-    }
-    let mut fields = Node::new("form");
-    let mut messages = Node::new("messages");
-    for a in &t.addons {
-        let name = format!("addon_{}", a.id);
-        let current = spec
-            .addons
-            .iter()
-            .find(|(i, _)| *i == a.id)
-            .map_or(a.default, |(_, v)| *v);
-        doc.push(Node::text(&name, current.to_string()));
-        fields.push(
-            Node::new("field")
-                .attr("name", &name)
-                .attr("min", a.min.to_string())
-                .attr("max", a.max.to_string())
-                .attr("step", a.step.to_string())
-                .attr("measure", a.measure)
-                .attr("cost", doc::cents(a.unit_cents)),
-        );
-        messages.push(Node::text("msg", a.name).attr("name", &name));
-    }
-    for e in &t.enums {
-        let name = format!("enum_{}", e.id);
-        let current = spec
-            .enums
-            .iter()
-            .find(|(i, _)| *i == e.id)
-            .map_or(e.default, |(_, v)| v.as_str());
-        doc.push(Node::text(&name, current));
-        let mut list = Node::new("slist").attr("name", &name);
-        for (v, label, cost) in &e.values {
-            list.push(val(v, label).attr("cost", doc::cents(*cost)));
-        }
-        doc.push(list);
-        messages.push(Node::text("msg", e.name).attr("name", &name));
-    }
-    if let Some(dc) = spec.datacenter {
-        doc.push(Node::text("datacenter", dc.to_string()));
-    }
-    let total = doc::cents(spec.cost_cents);
-    let info = format!(
-        "Order details<br/>Tariff: {}<br/>Period: {}<br/>Total amount: {total} {currency}",
-        t.title, spec.period.label
-    );
-    let price = Node::new("price")
-        .field("cost", &total)
-        .field("currency", currency);
-    let summary = Node::new("list").attr("name", "pricelist_summary").child(
-        Node::new("elem")
-            .field("id", t.id.to_string())
-            .child(Node::new("cost").child(price)),
-    );
-    doc.child(Node::new("metadata").child(fields))
-        .child(messages)
-        .field("orderinfo", info)
-        .child(summary)
-}
-
-fn era_of(call: &Call<'_>) -> Era {
-    if call.config.dialect == super::SimDialect::Bm4 {
-        Era::Legacy
-    } else {
-        Era::Modern
-    }
-}
-
-/// `<type>.order`: the tariffs of a type (ids and names only).
-pub(crate) fn order_start(call: &Call<'_>, item_type: &str) -> Reply {
-    let era = era_of(call);
-    let mut list = Node::new("slist").attr("name", "pricelist");
-    for t in call
-        .catalog
-        .iter()
-        .filter(|t| t.item_type == item_type && t.era == era)
-    {
-        list.push(val(&t.id.to_string(), t.title));
-    }
-    Reply::Doc(Node::doc().child(list))
-}
-
-/// `v2.<type>.order.pricelist`: tariffs with details and prices per period.
-pub(crate) fn pricelist(call: &Call<'_>, item_type: &str) -> Node {
-    let wanted_dc = call
-        .params
-        .non_empty("datacenter")
-        .and_then(|d| d.parse::<u32>().ok());
-    let currency = call.config.currency.as_str();
-    let mut list = Node::new("list").attr("name", "pricelist");
-    let tariffs = call
-        .catalog
-        .iter()
-        .filter(|t| t.item_type == item_type && t.era == Era::Modern);
-    for t in tariffs.filter(|t| {
-        wanted_dc.is_none_or(|dc| t.datacenters.is_empty() || t.datacenters.contains(&dc))
-    }) {
-        let mut elem = Node::new("elem")
-            .field("id", t.id.to_string())
-            .field("title", t.title)
-            .field("description", t.description);
-        for a in &t.addons {
-            elem.push(
-                Node::new("detail")
-                    .field("name", a.name)
-                    .field("value", format!("{} {}", a.default, a.measure)),
-            );
-        }
-        let mut prices = Node::new("prices");
-        for p in &t.periods {
-            prices.push(
-                Node::new("price")
-                    .field("period", p.wire.to_string())
-                    .field("cost", doc::cents(t.price_cents(p.months, &[], &[])))
-                    .field("currency", currency),
-            );
-        }
-        list.push(elem.child(prices));
-    }
-    let mut dcs = Node::new("slist").attr("name", "datacenter");
-    for (id, name) in catalog::DATACENTERS {
-        dcs.push(val(&id.to_string(), name));
-    }
-    Node::doc().child(dcs).child(list)
 }

@@ -4,3 +4,4 @@ mod api;
 mod executor;
 mod manifest;
 mod plan;
+mod sim;
