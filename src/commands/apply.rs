@@ -5,5 +5,7 @@ use crate::cli::ApplyArgs;
 
 /// `billfleet apply`.
 pub async fn run(_args: &ApplyArgs) -> CmdResult {
-    Err(CmdError::bad_input("`apply` is not available in this build yet"))
+    Err(CmdError::bad_input(
+        "`apply` is not available in this build yet",
+    ))
 }
