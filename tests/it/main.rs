@@ -2,5 +2,6 @@
 
 mod api;
 mod executor;
+mod lifecycle;
 mod manifest;
 mod plan;

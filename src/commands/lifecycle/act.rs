@@ -78,13 +78,13 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
     let results = ctx.runner().run(jobs, Some(action.command())).await;
     let mut retry: Vec<&Member> = Vec::new();
     for ((_, members), result) in batches.iter().zip(&results) {
-        let one_by_one = matches!(&result.outcome,
+        let refused = matches!(&result.outcome,
             Outcome::Failed { class, .. } if *class != ErrorClass::Fatal);
         for member in members {
             let Some(row) = rows.get_mut(&member.key) else { continue };
             row.outcome = spec.done;
             settle(row, result);
-            if one_by_one && !stopped(&results) {
+            if refused && !stopped(&results) {
                 retry.push(member);
             }
         }
@@ -103,8 +103,8 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
 /// The targets grouped by item type, in chunks of [`BATCH`].
 fn batches<'a>(targets: &[&'a Member]) -> Vec<(String, Vec<&'a Member>)> {
     let mut by_type: BTreeMap<&str, Vec<&'a Member>> = BTreeMap::new();
-    for m in targets {
-        by_type.entry(&m.item_type).or_default().push(m);
+    for &m in targets {
+        by_type.entry(&*m.item_type).or_default().push(m);
     }
     by_type
         .into_iter()
