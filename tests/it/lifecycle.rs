@@ -65,7 +65,11 @@ async fn run_ok(url: &str, command: &str, manifest: &Path, rest: &[&str], code: 
     let mut args = vec![command, manifest];
     args.extend_from_slice(rest);
     let run = billfleet(url, &args).await;
-    assert_eq!(run.code, code, "{command}: stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert_eq!(
+        run.code, code,
+        "{command}: stdout:\n{}\nstderr:\n{}",
+        run.stdout, run.stderr
+    );
     run
 }
 
@@ -233,13 +237,26 @@ async fn full_life_of_a_twenty_server_fleet() {
 
     // the inventory lists every IP of the fleet exactly once
     let inventory = dir.path().join("inventory.yaml");
-    run_ok(&url, "status", &manifest, &["--inventory", inventory.to_str().unwrap()], 0).await;
+    run_ok(
+        &url,
+        "status",
+        &manifest,
+        &["--inventory", inventory.to_str().unwrap()],
+        0,
+    )
+    .await;
     let yaml: serde_norway::Value =
         serde_norway::from_str(&std::fs::read_to_string(&inventory).unwrap()).unwrap();
     let mut listed = Vec::new();
     for group in ["web", "db"] {
-        let hosts = yaml["all"]["children"][group]["hosts"].as_mapping().unwrap();
-        listed.extend(hosts.values().map(|h| h["ansible_host"].as_str().unwrap().to_owned()));
+        let hosts = yaml["all"]["children"][group]["hosts"]
+            .as_mapping()
+            .unwrap();
+        listed.extend(
+            hosts
+                .values()
+                .map(|h| h["ansible_host"].as_str().unwrap().to_owned()),
+        );
     }
     let expected: BTreeSet<String> = sim_fleet.iter().map(|s| s.ip.clone().unwrap()).collect();
     assert_eq!(listed.len(), 20);
@@ -250,32 +267,60 @@ async fn full_life_of_a_twenty_server_fleet() {
 
     run_ok(&url, "suspend", &manifest, &["--yes"], 0).await;
     assert!(fleet_services(&handle).iter().all(|s| s.status == 3));
-    assert_eq!(outcomes(&report(&manifest)), BTreeMap::from([(RowOutcome::Suspended, 20)]));
-    assert_eq!(mutating_calls(&handle, "vds.suspend"), 1, "one batch of 20 ids");
+    assert_eq!(
+        outcomes(&report(&manifest)),
+        BTreeMap::from([(RowOutcome::Suspended, 20)])
+    );
+    assert_eq!(
+        mutating_calls(&handle, "vds.suspend"),
+        1,
+        "one batch of 20 ids"
+    );
 
     run_ok(&url, "resume", &manifest, &["--yes"], 0).await;
     assert!(fleet_services(&handle).iter().all(|s| s.status == 2));
-    assert_eq!(outcomes(&report(&manifest)), BTreeMap::from([(RowOutcome::Resumed, 20)]));
+    assert_eq!(
+        outcomes(&report(&manifest)),
+        BTreeMap::from([(RowOutcome::Resumed, 20)])
+    );
 
     let destroy = run_ok(&url, "destroy", &manifest, &["--yes"], 0).await;
-    assert_eq!(destroy.stdout.lines().filter(|l| l.contains(".example.com")).count(), 20);
+    assert_eq!(
+        destroy
+            .stdout
+            .lines()
+            .filter(|l| l.contains(".example.com"))
+            .count(),
+        20
+    );
     let after = handle.sim.services();
     assert_eq!(after.iter().filter(|s| s.status == 4).count(), 20);
     for id in [&outsider, &lookalike] {
         let s = after.iter().find(|s| &s.id == id).unwrap();
         assert_eq!(s.status, 2, "{} was touched", s.domain);
     }
-    assert_eq!(outcomes(&report(&manifest)), BTreeMap::from([(RowOutcome::Deleted, 20)]));
+    assert_eq!(
+        outcomes(&report(&manifest)),
+        BTreeMap::from([(RowOutcome::Deleted, 20)])
+    );
 }
 
 async fn edit_touches_only_changed_services(handle: &SimHandle, manifest: &Path) {
     std::fs::write(manifest, fleet_manifest(2048)).unwrap();
     let run = run_ok(&handle.url, "edit", manifest, &["--yes"], 0).await;
     assert!(run.stdout.contains("db-1 (id "), "{}", run.stdout);
-    assert!(run.stdout.contains("addon_11: 1024 → 2048"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("addon_11: 1024 → 2048"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(mutating_calls(handle, "vds.edit"), 4);
     for s in fleet_services(handle) {
-        let ram = if s.domain.starts_with("db-") { 2048 } else { 1024 };
+        let ram = if s.domain.starts_with("db-") {
+            2048
+        } else {
+            1024
+        };
         assert_eq!(s.addons.get(&11), Some(&ram), "{}", s.domain);
     }
     let expected = BTreeMap::from([(RowOutcome::Edited, 4), (RowOutcome::Unchanged, 16)]);
@@ -283,7 +328,10 @@ async fn edit_touches_only_changed_services(handle: &SimHandle, manifest: &Path)
     // a second run finds nothing to change
     run_ok(&handle.url, "edit", manifest, &["--yes"], 0).await;
     assert_eq!(mutating_calls(handle, "vds.edit"), 4);
-    assert_eq!(outcomes(&report(manifest)), BTreeMap::from([(RowOutcome::Unchanged, 20)]));
+    assert_eq!(
+        outcomes(&report(manifest)),
+        BTreeMap::from([(RowOutcome::Unchanged, 20)])
+    );
 }
 
 async fn prolong_adds_exactly_one_month(handle: &SimHandle, manifest: &Path) {
@@ -291,17 +339,35 @@ async fn prolong_adds_exactly_one_month(handle: &SimHandle, manifest: &Path) {
         .into_iter()
         .map(|s| (s.id, s.expiredate.parse().unwrap()))
         .collect();
-    run_ok(&handle.url, "prolong", manifest, &["--period", "1", "--yes"], 0).await;
+    run_ok(
+        &handle.url,
+        "prolong",
+        manifest,
+        &["--period", "1", "--yes"],
+        0,
+    )
+    .await;
     let after = fleet_services(handle);
     assert_eq!(after.len(), 20);
     for s in &after {
         let wanted = before[&s.id].checked_add_months(Months::new(1)).unwrap();
-        assert_eq!(s.expiredate, wanted.format("%Y-%m-%d").to_string(), "{}", s.domain);
+        assert_eq!(
+            s.expiredate,
+            wanted.format("%Y-%m-%d").to_string(),
+            "{}",
+            s.domain
+        );
     }
     let rows = report(manifest);
-    assert_eq!(outcomes(&rows), BTreeMap::from([(RowOutcome::Prolonged, 20)]));
+    assert_eq!(
+        outcomes(&rows),
+        BTreeMap::from([(RowOutcome::Prolonged, 20)])
+    );
     for row in &rows {
-        let s = after.iter().find(|s| Some(&s.id) == row.service_id.as_ref()).unwrap();
+        let s = after
+            .iter()
+            .find(|s| Some(&s.id) == row.service_id.as_ref())
+            .unwrap();
         assert_eq!(row.expiredate.as_deref(), Some(s.expiredate.as_str()));
     }
     assert_eq!(mutating_calls(handle, "service.prolong"), 20);
@@ -352,8 +418,12 @@ async fn a_min_order_refusal_fails_that_service_only() {
             assert_eq!(row.outcome, RowOutcome::Deleted, "{row:?}");
         }
     }
-    let statuses: BTreeMap<String, u8> =
-        handle.sim.services().into_iter().map(|s| (s.domain, s.status)).collect();
+    let statuses: BTreeMap<String, u8> = handle
+        .sim
+        .services()
+        .into_iter()
+        .map(|s| (s.domain, s.status))
+        .collect();
     assert_eq!(statuses["gone-1.example.com"], 4);
     assert_eq!(statuses["gone-3.example.com"], 4);
     assert_eq!(statuses["promo-1.example.com"], 2);
@@ -430,6 +500,10 @@ async fn status_of_two_groups_of_different_item_types() {
     assert_eq!(&records[2][3], "vhost");
 
     let text = run_ok(&handle.url, "status", &manifest, &[], 0).await;
-    assert!(text.stdout.contains("site-2.example.net"), "{}", text.stdout);
+    assert!(
+        text.stdout.contains("site-2.example.net"),
+        "{}",
+        text.stdout
+    );
     assert!(text.stdout.contains("1 absent"), "{}", text.stdout);
 }

@@ -68,7 +68,10 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
     }
     if !targets.is_empty() {
         let verb = action.command();
-        ctx.confirm(&format!("{verb}: {} services of this fleet. Go ahead?", targets.len()))?;
+        ctx.confirm(&format!(
+            "{verb}: {} services of this fleet. Go ahead?",
+            targets.len()
+        ))?;
     }
     let batches = batches(&targets);
     let jobs: Vec<Act> = batches
@@ -81,7 +84,9 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
         let refused = matches!(&result.outcome,
             Outcome::Failed { class, .. } if *class != ErrorClass::Fatal);
         for member in members {
-            let Some(row) = rows.get_mut(&member.key) else { continue };
+            let Some(row) = rows.get_mut(&member.key) else {
+                continue;
+            };
             row.outcome = spec.done;
             settle(row, result);
             if refused && !stopped(&results) {
@@ -155,7 +160,9 @@ async fn one_by_one(
     let target = target_status(spec.action);
     let mut pending: Vec<&Member> = Vec::new();
     for member in members {
-        let Some(id) = member.service().map(|s| s.id.clone()) else { continue };
+        let Some(id) = member.service().map(|s| s.id.clone()) else {
+            continue;
+        };
         let now = listed.get(&(member.item_type.to_string(), id));
         let done = now.map_or(spec.action == Action::Delete, |s| s.status == target);
         match rows.get_mut(&member.key) {

@@ -67,7 +67,11 @@ pub fn diff(group: &Group, form: &EditForm) -> Diff {
         .map(|(id, v)| (format!("addon_{id}"), v.as_str().to_owned()))
         .collect();
     if let Some(auto) = &group.autoprolong {
-        let value = if is_off(auto.as_str()) { "null" } else { auto.as_str() };
+        let value = if is_off(auto.as_str()) {
+            "null"
+        } else {
+            auto.as_str()
+        };
         wanted.push(("autoprolong".to_owned(), value.to_owned()));
     }
     let changes = wanted
@@ -131,11 +135,15 @@ pub async fn run(ctx: &Context) -> CmdResult {
     if stopped(&forms) {
         let rows: Vec<ReportRow> = rows.into_values().collect();
         ctx.finish(&rows, true)?;
-        return Err(CmdError::aborted("the services' current values could not be read"));
+        return Err(CmdError::aborted(
+            "the services' current values could not be read",
+        ));
     }
     print_plan(&planned)?;
-    let changed: Vec<&(&Member, Diff)> =
-        planned.iter().filter(|(_, d)| !d.changes.is_empty()).collect();
+    let changed: Vec<&(&Member, Diff)> = planned
+        .iter()
+        .filter(|(_, d)| !d.changes.is_empty())
+        .collect();
     if !changed.is_empty() {
         ctx.confirm(&format!("Edit {} services?", changed.len()))?;
     }
@@ -147,7 +155,11 @@ pub async fn run(ctx: &Context) -> CmdResult {
                 key: m.key.clone(),
                 item_type: m.item_type.to_string(),
                 id: m.service()?.id.clone(),
-                params: d.changes.iter().map(|c| (c.field.clone(), c.new.clone())).collect(),
+                params: d
+                    .changes
+                    .iter()
+                    .map(|c| (c.field.clone(), c.new.clone()))
+                    .collect(),
             })
         })
         .collect();
@@ -188,7 +200,10 @@ fn print_plan(planned: &[(&Member, Diff)]) -> Result<(), CmdError> {
                 writeln!(out, "{} (id {id}): note: {note}", member.key)?;
             }
         }
-        let changed = planned.iter().filter(|(_, d)| !d.changes.is_empty()).count();
+        let changed = planned
+            .iter()
+            .filter(|(_, d)| !d.changes.is_empty())
+            .count();
         writeln!(
             out,
             "edit: {changed} to change, {} unchanged",
@@ -213,14 +228,24 @@ mod tests {
 
     fn form(pairs: &[(&str, &str)]) -> EditForm {
         EditForm {
-            values: pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+            values: pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
         }
     }
 
     #[test]
     fn only_differing_fields_are_pushed() {
         let g = group("  addons: {10: 2, 11: 2048}\n  autoprolong: off\n");
-        let d = diff(&g, &form(&[("addon_10", "2"), ("addon_11", "1024"), ("autoprolong", "null")]));
+        let d = diff(
+            &g,
+            &form(&[
+                ("addon_10", "2"),
+                ("addon_11", "1024"),
+                ("autoprolong", "null"),
+            ]),
+        );
         assert_eq!(
             d.changes,
             [Change {
@@ -229,9 +254,19 @@ mod tests {
                 new: "2048".into()
             }]
         );
-        let d = diff(&g, &form(&[("addon_10", "2.0"), ("addon_11", "2048"), ("autoprolong", "1")]));
+        let d = diff(
+            &g,
+            &form(&[
+                ("addon_10", "2.0"),
+                ("addon_11", "2048"),
+                ("autoprolong", "1"),
+            ]),
+        );
         assert_eq!(d.changes.len(), 1);
-        assert_eq!((d.changes[0].field.as_str(), d.changes[0].new.as_str()), ("autoprolong", "null"));
+        assert_eq!(
+            (d.changes[0].field.as_str(), d.changes[0].new.as_str()),
+            ("autoprolong", "null")
+        );
     }
 
     #[test]
@@ -243,7 +278,10 @@ mod tests {
             .iter()
             .map(|c| (c.field.as_str(), c.old.as_deref(), c.new.as_str()))
             .collect();
-        assert_eq!(fields, [("addon_12", None, "40"), ("autoprolong", Some(""), "3")]);
+        assert_eq!(
+            fields,
+            [("addon_12", None, "40"), ("autoprolong", Some(""), "3")]
+        );
         assert!(same_value("autoprolong", Some("off"), "null"));
         assert!(!same_value("autoprolong", Some("1"), "null"));
     }
@@ -254,6 +292,10 @@ mod tests {
         let d = diff(&g, &form(&[("ostempl", "CentOS-7")]));
         assert!(d.changes.is_empty());
         assert_eq!(d.notes.len(), 1);
-        assert!(d.notes[0].contains("CentOS-7 → Debian-12"), "{}", d.notes[0]);
+        assert!(
+            d.notes[0].contains("CentOS-7 → Debian-12"),
+            "{}",
+            d.notes[0]
+        );
     }
 }

@@ -37,7 +37,11 @@ pub struct Runner {
 
 impl Runner {
     /// Runs `jobs`; with a `label`, progress is shown on stderr.
-    pub async fn run<J: Job>(&self, jobs: Vec<J>, label: Option<&str>) -> Vec<JobResult<J::Output>> {
+    pub async fn run<J: Job>(
+        &self,
+        jobs: Vec<J>,
+        label: Option<&str>,
+    ) -> Vec<JobResult<J::Output>> {
         let (tx, rx) = mpsc::unbounded_channel::<Event>();
         let ui = label.map(|label| tokio::spawn(Ui::new(jobs.len(), label).run(rx)));
         // The client paces every request itself; the executor's own pacer only carries the
@@ -195,8 +199,11 @@ impl Job for Edit {
     }
 
     async fn attempt(&self, _number: u32) -> Result<(), ApiError> {
-        let params: Vec<(&str, &str)> =
-            self.params.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         self.client.edit(&self.item_type, &self.id, &params).await
     }
 
@@ -256,10 +263,13 @@ impl Job for Act {
     async fn reconcile(&self) -> Result<Option<()>, ApiError> {
         let services = self.client.list_services(&self.item_type).await?;
         let target = target_status(self.action);
-        let done = self.ids.iter().all(|id| match services.iter().find(|s| &s.id == id) {
-            Some(s) => s.status == target,
-            None => self.action == Action::Delete,
-        });
+        let done = self
+            .ids
+            .iter()
+            .all(|id| match services.iter().find(|s| &s.id == id) {
+                Some(s) => s.status == target,
+                None => self.action == Action::Delete,
+            });
         Ok(done.then_some(()))
     }
 
@@ -283,11 +293,26 @@ mod tests {
             object: "1001".into(),
         };
         assert_eq!(classify(&err(refused, true, true)), ErrorClass::Permanent);
-        assert_eq!(classify(&err(ErrorKind::InsufficientFunds, true, true)), ErrorClass::Fatal);
-        assert_eq!(classify(&err(ErrorKind::Timeout, true, true)), ErrorClass::Unknown);
-        assert_eq!(classify(&err(ErrorKind::Timeout, true, false)), ErrorClass::Retry);
-        assert_eq!(classify(&err(ErrorKind::Transport, false, true)), ErrorClass::Retry);
-        assert_eq!(classify(&err(ErrorKind::Busy, true, true)), ErrorClass::Retry);
+        assert_eq!(
+            classify(&err(ErrorKind::InsufficientFunds, true, true)),
+            ErrorClass::Fatal
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Timeout, true, true)),
+            ErrorClass::Unknown
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Timeout, true, false)),
+            ErrorClass::Retry
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Transport, false, true)),
+            ErrorClass::Retry
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Busy, true, true)),
+            ErrorClass::Retry
+        );
         let throttled = ErrorKind::Throttled {
             retry_after: Some(std::time::Duration::from_secs(2)),
         };

@@ -119,7 +119,8 @@ impl Fleet {
             .iter()
             .map(|(kind, s)| ((kind.as_str(), s.id.as_str()), s))
             .collect();
-        let lookup = |e: &plan::Existing| by_id.get(&(e.item_type.as_str(), e.id.as_str())).copied();
+        let lookup =
+            |e: &plan::Existing| by_id.get(&(e.item_type.as_str(), e.id.as_str())).copied();
         let members = plan::plan_against(manifest, &existing)
             .servers
             .into_iter()
@@ -206,7 +207,11 @@ mod tests {
         let row = fleet.members[0].row(RowOutcome::Unchanged);
         assert_eq!(row.domain, "web-004.example.com");
         assert_eq!(row.original_domain.as_deref(), Some("web-001.example.com"));
-        let undeclared: Vec<&str> = fleet.undeclared.iter().map(|(_, s)| s.id.as_str()).collect();
+        let undeclared: Vec<&str> = fleet
+            .undeclared
+            .iter()
+            .map(|(_, s)| s.id.as_str())
+            .collect();
         assert_eq!(undeclared, ["4"]);
         assert_eq!(fleet.with_status(&[3]).count(), 1);
     }

@@ -130,7 +130,9 @@ impl Context {
     pub fn confirm(&self, question: &str) -> Result<(), CmdError> {
         match confirm::confirm(self.confirm.yes, question) {
             confirm::Decision::Proceed => Ok(()),
-            confirm::Decision::Declined => Err(CmdError::aborted("not confirmed; nothing was done")),
+            confirm::Decision::Declined => {
+                Err(CmdError::aborted("not confirmed; nothing was done"))
+            }
         }
     }
 

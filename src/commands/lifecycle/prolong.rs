@@ -25,7 +25,9 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     let ctx = Context::open(loaded, &args.billing, &args.confirm).await?;
     let targets: Vec<&Member> = ctx.fleet.with_status(&RENEWABLE).collect();
     let runner = ctx.runner();
-    let quotes = runner.run(quote_jobs(&ctx, &targets, args.period), None).await;
+    let quotes = runner
+        .run(quote_jobs(&ctx, &targets, args.period), None)
+        .await;
     let mut rows = base_rows(&ctx);
     for (member, quote) in targets.iter().zip(&quotes) {
         if let Some(row) = rows.get_mut(&member.key) {
@@ -50,7 +52,9 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     if let Err(reason) = budget(&ctx, total.as_ref()).await {
         return abort(&ctx, rows, &reason);
     }
-    let cost_text = total.as_ref().map_or_else(|| "unknown".to_owned(), ToString::to_string);
+    let cost_text = total
+        .as_ref()
+        .map_or_else(|| "unknown".to_owned(), ToString::to_string);
     crate::report::eprint_line(&format!(
         "prolong: {} services by {} month(s), total {cost_text}",
         priced.len(),
@@ -151,7 +155,9 @@ async fn budget(ctx: &Context, total: Option<&Money>) -> Result<(), String> {
         // max_spend is a plain amount of the account's currency; compare in cents.
         let max_cents = (max * 100.0).round() as i64;
         if total.cents > max_cents {
-            return Err(format!("budget guard: the renewal costs {total}, max_spend is {max}"));
+            return Err(format!(
+                "budget guard: the renewal costs {total}, max_spend is {max}"
+            ));
         }
     }
     let account = ctx.conn.client.whoami().await.map_err(|e| e.to_string())?;

@@ -134,8 +134,19 @@ impl StatusReport {
     pub fn csv<W: Write>(&self, out: W) -> Result<(), csv::Error> {
         let mut w = csv::Writer::from_writer(out);
         w.write_record([
-            "key", "group", "seq", "type", "domain", "service_id", "status", "item_status", "ip",
-            "expiredate", "autoprolong", "cost", "declared",
+            "key",
+            "group",
+            "seq",
+            "type",
+            "domain",
+            "service_id",
+            "status",
+            "item_status",
+            "ip",
+            "expiredate",
+            "autoprolong",
+            "cost",
+            "declared",
         ])?;
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         for r in &self.servers {
@@ -179,10 +190,19 @@ impl StatusReport {
     /// A readable table.
     pub fn text<W: Write>(&self, mut out: W) -> std::io::Result<()> {
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
-        let mut table: Vec<[String; 8]> = vec![[
-            "KEY", "DOMAIN", "ID", "STATUS", "IP", "EXPIRES", "AUTOPROLONG", "COST",
-        ]
-        .map(str::to_owned)];
+        let mut table: Vec<[String; 8]> = vec![
+            [
+                "KEY",
+                "DOMAIN",
+                "ID",
+                "STATUS",
+                "IP",
+                "EXPIRES",
+                "AUTOPROLONG",
+                "COST",
+            ]
+            .map(str::to_owned),
+        ];
         for r in &self.servers {
             let status = match (&r.item_status, &r.conflict_with) {
                 (_, Some(other)) => format!("{} (domain held by service {other})", r.status),
@@ -282,7 +302,10 @@ pub async fn status(args: &StatusArgs) -> CmdResult {
     if let Some(path) = &args.inventory {
         let hosts = report.inventory_hosts();
         inventory::write(path, &hosts).map_err(|e| {
-            CmdError::aborted(format!("cannot write the inventory {}: {e}", path.display()))
+            CmdError::aborted(format!(
+                "cannot write the inventory {}: {e}",
+                path.display()
+            ))
         })?;
         crate::report::eprint_line(&format!(
             "inventory: {} hosts written to {}",
