@@ -507,3 +507,81 @@ async fn status_of_two_groups_of_different_item_types() {
     );
     assert!(text.stdout.contains("1 absent"), "{}", text.stdout);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn suspend_two_item_types_and_skip_the_already_suspended() {
+    let handle = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "version: 1\nbilling: {dialect: bm5}\nfleets:\n\
+         - {name: web, type: vds, count: 2, domain: \"web-{seq}.example.com\", pricelist: 6}\n\
+         - {name: site, type: vhost, count: 2, domain: \"site-{seq}.example.net\", pricelist: 2}\n\
+         execution: {rate: 200}\n",
+    );
+    for (seq, status) in [(1, 2), (2, 3)] {
+        handle.sim.add_service(NewService {
+            domain: format!("web-{seq}.example.com"),
+            remoteid: Some(format!("web-{seq}")),
+            status,
+            ..NewService::default()
+        });
+    }
+    handle.sim.add_service(NewService {
+        item_type: "vhost".into(),
+        pricelist: 2,
+        domain: "site-1.example.net".into(),
+        ..NewService::default()
+    });
+    run_ok(&handle.url, "suspend", &manifest, &["--yes"], 0).await;
+    let rows: Vec<(String, RowOutcome)> = report(&manifest)
+        .into_iter()
+        .map(|r| (format!("{}-{}", r.group, r.seq), r.outcome))
+        .collect();
+    let expected = [
+        ("site-1", RowOutcome::Suspended),
+        ("site-2", RowOutcome::Skipped),
+        ("web-1", RowOutcome::Suspended),
+        ("web-2", RowOutcome::Unchanged),
+    ]
+    .map(|(k, o)| (k.to_owned(), o));
+    assert_eq!(rows, expected);
+    assert!(handle.sim.services().iter().all(|s| s.status == 3));
+    assert_eq!(mutating_calls(&handle, "vds.suspend"), 1);
+    assert_eq!(mutating_calls(&handle, "vhost.suspend"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prolong_over_max_spend_aborts_before_paying() {
+    let handle = start_sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    let manifest = write_manifest(
+        dir.path(),
+        "version: 1\nbilling: {dialect: bm5}\n\
+         fleet: {name: web, count: 2, domain: \"web-{seq}.example.com\", pricelist: 6}\n\
+         execution: {rate: 200, max_spend: 1}\n",
+    );
+    for seq in 1..=2 {
+        handle.sim.add_service(NewService {
+            domain: format!("web-{seq}.example.com"),
+            remoteid: Some(format!("web-{seq}")),
+            ..NewService::default()
+        });
+    }
+    let before = handle.sim.services();
+    let balance = handle.sim.balance_cents();
+    let run = run_ok(
+        &handle.url,
+        "prolong",
+        &manifest,
+        &["--period", "1", "--yes"],
+        3,
+    )
+    .await;
+    assert!(run.stderr.contains("max_spend"), "{}", run.stderr);
+    assert_eq!(mutating_calls(&handle, "service.prolong"), 0);
+    assert_eq!(handle.sim.services(), before);
+    assert_eq!(handle.sim.balance_cents(), balance);
+    let rows = report(&manifest);
+    assert_eq!(outcomes(&rows), BTreeMap::from([(RowOutcome::Skipped, 2)]));
+}
