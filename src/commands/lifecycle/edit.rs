@@ -100,17 +100,7 @@ pub fn diff(group: &Group, form: &EditForm) -> Diff {
 pub async fn run(ctx: &Context) -> CmdResult {
     let targets: Vec<&Member> = ctx.fleet.with_status(&EDITABLE).collect();
     let runner = ctx.runner();
-    let reads = targets
-        .iter()
-        .filter_map(|m| {
-            Some(ReadForm {
-                client: ctx.conn.client.clone(),
-                key: m.key.clone(),
-                item_type: m.item_type.to_string(),
-                id: m.service()?.id.clone(),
-            })
-        })
-        .collect();
+    let reads = read_jobs(ctx, &targets);
     let forms = runner.run(reads, None).await;
     let mut rows: HashMap<String, ReportRow> = ctx
         .fleet
@@ -172,6 +162,21 @@ pub async fn run(ctx: &Context) -> CmdResult {
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
     ctx.finish(&rows, stopped(&results))
+}
+
+/// One form read per target (every target has a service: `with_status` chose them).
+fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<ReadForm> {
+    targets
+        .iter()
+        .filter_map(|m| {
+            Some(ReadForm {
+                client: ctx.conn.client.clone(),
+                key: m.key.clone(),
+                item_type: m.item_type.to_string(),
+                id: m.service()?.id.clone(),
+            })
+        })
+        .collect()
 }
 
 fn group_of<'a>(ctx: &'a Context, member: &Member) -> Option<&'a Group> {

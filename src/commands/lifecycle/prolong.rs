@@ -65,21 +65,7 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
         priced.len(),
         args.period
     ))?;
-    let jobs = priced
-        .iter()
-        .filter_map(|(m, info)| {
-            let s = m.service()?;
-            Some(Prolong {
-                client: ctx.conn.client.clone(),
-                key: m.key.clone(),
-                item_type: m.item_type.to_string(),
-                id: s.id.clone(),
-                period: args.period,
-                old_expiry: s.expiredate.clone().or_else(|| info.expiredate.clone()),
-                new_expiry: info.new_expiredate.clone(),
-            })
-        })
-        .collect();
+    let jobs = renew_jobs(&ctx, &priced, args.period);
     let results = runner.run(jobs, Some("prolong")).await;
     for ((member, quote), result) in priced.iter().zip(&results) {
         if let Some(row) = rows.get_mut(&member.key) {
@@ -88,6 +74,25 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
     ctx.finish(&rows, stopped(&results))
+}
+
+/// One renewal per priced service (every target has a service: `with_status` chose them).
+fn renew_jobs(ctx: &Context, priced: &[(&Member, &ProlongInfo)], period: u32) -> Vec<Prolong> {
+    priced
+        .iter()
+        .filter_map(|(m, info)| {
+            let s = m.service()?;
+            Some(Prolong {
+                client: ctx.conn.client.clone(),
+                key: m.key.clone(),
+                item_type: m.item_type.to_string(),
+                id: s.id.clone(),
+                period,
+                old_expiry: s.expiredate.clone().or_else(|| info.expiredate.clone()),
+                new_expiry: info.new_expiredate.clone(),
+            })
+        })
+        .collect()
 }
 
 fn quote_jobs(ctx: &Context, targets: &[&Member], period: u32) -> Vec<QuoteProlong> {
