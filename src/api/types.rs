@@ -63,7 +63,11 @@ impl Service {
             status,
             item_status,
             remoteid: elem.value_string("remoteid"),
-            pricelist: elem.value_string("pricelist"),
+            // The list's `pricelist` column is the tariff's title; its id, when sent, is
+            // `pricelist_id`.
+            pricelist: elem
+                .value_string("pricelist_id")
+                .or_else(|| elem.value_string("pricelist")),
             datacenter: elem
                 .value_string("datacenter")
                 .or_else(|| elem.value_string("datacentername")),
@@ -336,6 +340,17 @@ mod tests {
         assert_eq!(s.item_status.as_deref(), Some("5_open"));
         assert_eq!(s.remoteid.as_deref(), Some("web-1"));
         assert_eq!(s.ip, None);
+        assert_eq!(s.pricelist, None);
+    }
+
+    #[test]
+    fn service_pricelist_prefers_the_id_over_the_title() {
+        let doc = Doc::decode(
+            br#"<doc><elem><id>7</id><pricelist>Hosting Start</pricelist><pricelist_id>2</pricelist_id></elem></doc>"#,
+        )
+        .unwrap();
+        let s = Service::from_elem(doc.child("elem").unwrap()).unwrap();
+        assert_eq!(s.pricelist.as_deref(), Some("2"));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 mod api;
 mod executor;
+mod lifecycle;
 mod manifest;
 mod plan;
 mod sim;

@@ -1,0 +1,206 @@
+//! `billfleet suspend|resume|destroy`: list actions on the fleet's services, in batches of
+//! [`BATCH`] ids per call (one item type per call). A batch the billing refuses as a whole
+//! falls back to one call per service, so one refusal (e.g. `pricelist_min_order`) does not
+//! fail the others.
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+
+use super::jobs::{Act, target_status};
+use super::members::status_word;
+use super::{Context, FleetAction, Member, settle, stopped};
+use crate::api::{Action, Service};
+use crate::commands::{CmdError, CmdResult};
+use crate::executor::{ErrorClass, Outcome};
+use crate::report::{ReportRow, RowOutcome};
+
+/// Service ids per call at most.
+pub const BATCH: usize = 50;
+
+/// What a fleet action does to which services.
+struct Spec {
+    action: Action,
+    /// Statuses acted on.
+    acts_on: &'static [u8],
+    /// Statuses already in the wanted state (`unchanged`).
+    already: &'static [u8],
+    done: RowOutcome,
+}
+
+fn spec(action: FleetAction) -> Spec {
+    match action {
+        FleetAction::Suspend => Spec {
+            action: Action::Suspend,
+            acts_on: &[2],
+            already: &[3],
+            done: RowOutcome::Suspended,
+        },
+        FleetAction::Resume => Spec {
+            action: Action::Resume,
+            acts_on: &[3],
+            already: &[2],
+            done: RowOutcome::Resumed,
+        },
+        FleetAction::Destroy | FleetAction::Edit => Spec {
+            action: Action::Delete,
+            acts_on: &[1, 2, 3, 5],
+            already: &[],
+            done: RowOutcome::Deleted,
+        },
+    }
+}
+
+/// `billfleet suspend|resume|destroy`.
+pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
+    let spec = spec(action);
+    let mut rows: HashMap<String, ReportRow> = HashMap::new();
+    for m in &ctx.fleet.members {
+        let outcome = if spec.already.contains(&m.status()) {
+            RowOutcome::Unchanged
+        } else {
+            RowOutcome::Skipped
+        };
+        rows.insert(m.key.clone(), m.row(outcome));
+    }
+    let targets: Vec<&Member> = ctx.fleet.with_status(spec.acts_on).collect();
+    if action == FleetAction::Destroy {
+        print_doomed(&targets)?;
+    }
+    if !targets.is_empty() {
+        let verb = action.command();
+        ctx.confirm(&format!(
+            "{verb}: {} services of this fleet. Go ahead?",
+            targets.len()
+        ))?;
+    }
+    let batches = batches(&targets);
+    let jobs: Vec<Act> = batches
+        .iter()
+        .map(|(kind, members)| act_job(ctx, kind, spec.action, members))
+        .collect();
+    let results = ctx.runner().run(jobs, Some(action.command())).await;
+    let mut retry: Vec<&Member> = Vec::new();
+    for ((_, members), result) in batches.iter().zip(&results) {
+        let refused = matches!(&result.outcome,
+            Outcome::Failed { class, .. } if *class != ErrorClass::Fatal);
+        for member in members {
+            let Some(row) = rows.get_mut(&member.key) else {
+                continue;
+            };
+            row.outcome = spec.done;
+            settle(row, result);
+            if refused && !stopped(&results) {
+                retry.push(member);
+            }
+        }
+    }
+    let mut halted = stopped(&results);
+    if !retry.is_empty() {
+        halted |= one_by_one(ctx, &spec, &retry, &mut rows).await?;
+    }
+    for row in rows.values_mut().filter(|r| r.outcome == spec.done) {
+        row.status = Some(status_word(target_status(spec.action)).to_owned());
+    }
+    let rows: Vec<ReportRow> = rows.into_values().collect();
+    ctx.finish(&rows, halted)
+}
+
+/// The targets grouped by item type, in chunks of [`BATCH`].
+fn batches<'a>(targets: &[&'a Member]) -> Vec<(String, Vec<&'a Member>)> {
+    let mut by_type: BTreeMap<&str, Vec<&'a Member>> = BTreeMap::new();
+    for &m in targets {
+        by_type.entry(&*m.item_type).or_default().push(m);
+    }
+    by_type
+        .into_iter()
+        .flat_map(|(kind, members)| {
+            members
+                .chunks(BATCH)
+                .map(|c| (kind.to_owned(), c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+fn act_job(ctx: &Context, kind: &str, action: Action, members: &[&Member]) -> Act {
+    let key = match members {
+        [one] => one.key.clone(),
+        [first, .., last] => format!("{}..{}", first.key, last.key),
+        [] => kind.to_owned(),
+    };
+    Act {
+        client: ctx.conn.client.clone(),
+        key,
+        item_type: kind.to_owned(),
+        action,
+        ids: members
+            .iter()
+            .filter_map(|m| m.service().map(|s| s.id.clone()))
+            .collect(),
+    }
+}
+
+/// After refused batches: re-reads the lists (a batch may have been partly done), then one
+/// call per service still not in the wanted state. Returns whether the run was stopped.
+async fn one_by_one(
+    ctx: &Context,
+    spec: &Spec,
+    members: &[&Member],
+    rows: &mut HashMap<String, ReportRow>,
+) -> Result<bool, CmdError> {
+    let mut listed: HashMap<(String, String), Service> = HashMap::new();
+    let mut kinds: Vec<&str> = members.iter().map(|m| &*m.item_type).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for kind in kinds {
+        for s in ctx.conn.client.list_services(kind).await? {
+            listed.insert((kind.to_owned(), s.id.clone()), s);
+        }
+    }
+    let target = target_status(spec.action);
+    let mut pending: Vec<&Member> = Vec::new();
+    for member in members {
+        let Some(id) = member.service().map(|s| s.id.clone()) else {
+            continue;
+        };
+        let now = listed.get(&(member.item_type.to_string(), id));
+        let done = now.map_or(spec.action == Action::Delete, |s| s.status == target);
+        match rows.get_mut(&member.key) {
+            Some(row) if done => {
+                row.outcome = spec.done;
+                row.error = None;
+            }
+            Some(_) => pending.push(member),
+            None => {}
+        }
+    }
+    let jobs: Vec<Act> = pending
+        .iter()
+        .map(|m| act_job(ctx, &m.item_type, spec.action, std::slice::from_ref(m)))
+        .collect();
+    let label = format!("{} (one by one)", spec.done);
+    let results = ctx.runner().run(jobs, Some(&label)).await;
+    for (member, result) in pending.iter().zip(&results) {
+        if let Some(row) = rows.get_mut(&member.key) {
+            row.outcome = spec.done;
+            row.error = None;
+            settle(row, result);
+        }
+    }
+    Ok(stopped(&results))
+}
+
+/// `destroy` shows what it will delete before asking.
+fn print_doomed(targets: &[&Member]) -> Result<(), CmdError> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut write = || -> std::io::Result<()> {
+        writeln!(out, "destroy: {} services will be deleted:", targets.len())?;
+        for m in targets {
+            let id = m.service().map_or("-", |s| s.id.as_str());
+            writeln!(out, "  {id}  {}  {}", m.domain(), m.key)?;
+        }
+        out.flush()
+    };
+    write().map_err(|e| CmdError::aborted(format!("cannot write the list: {e}")))
+}

@@ -1,0 +1,326 @@
+//! The billing calls of the lifecycle commands as executor jobs, so that every call (reads
+//! included) gets the same retries, back-off, stop handling and events, and every mutating
+//! call whose outcome is unknown is checked in the billing before it is sent again.
+
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{Action, ApiError, BillingClient, EditForm, ErrorKind, ProlongInfo};
+use crate::executor::{self, ErrorClass, Event, Job, JobResult, Policy};
+use crate::pace::Pacer;
+use crate::report::Ui;
+
+/// What the executor does after a failed billing call.
+pub fn classify(error: &ApiError) -> ErrorClass {
+    if error.is_fatal() {
+        ErrorClass::Fatal
+    } else if let ErrorKind::Throttled { retry_after } = error.kind {
+        ErrorClass::Throttle { after: retry_after }
+    } else if error.outcome_unknown() {
+        ErrorClass::Unknown
+    } else if error.retryable() {
+        ErrorClass::Retry
+    } else {
+        ErrorClass::Permanent
+    }
+}
+
+/// How a batch of jobs is run.
+pub struct Runner {
+    /// Concurrency, retries, back-off.
+    pub policy: Policy,
+    /// Ctrl-C (or a test) stops dispatching.
+    pub cancel: CancellationToken,
+}
+
+impl Runner {
+    /// Runs `jobs`; with a `label`, progress is shown on stderr.
+    pub async fn run<J: Job>(
+        &self,
+        jobs: Vec<J>,
+        label: Option<&str>,
+    ) -> Vec<JobResult<J::Output>> {
+        let (tx, rx) = mpsc::unbounded_channel::<Event>();
+        let ui = label.map(|label| tokio::spawn(Ui::new(jobs.len(), label).run(rx)));
+        // The client paces every request itself; the executor's own pacer only carries the
+        // run-wide cool-down after a throttled answer.
+        let pacer = Arc::new(Pacer::unlimited());
+        let results = executor::run(jobs, &self.policy, pacer, tx, self.cancel.clone()).await;
+        if let Some(ui) = ui {
+            // The display only ends early when its task panicked; the results stand anyway.
+            let _ = ui.await;
+        }
+        results
+    }
+}
+
+/// `service.prolong` without `sok`: what a renewal costs and until when.
+pub struct QuoteProlong {
+    /// The client.
+    pub client: BillingClient,
+    /// Server key.
+    pub key: String,
+    /// Service id.
+    pub id: String,
+    /// Months.
+    pub period: u32,
+}
+
+impl Job for QuoteProlong {
+    type Output = ProlongInfo;
+    type Error = ApiError;
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn attempt(&self, _number: u32) -> Result<ProlongInfo, ApiError> {
+        self.client.prolong_quote(&self.id, self.period).await
+    }
+
+    async fn reconcile(&self) -> Result<Option<ProlongInfo>, ApiError> {
+        Ok(None)
+    }
+
+    fn classify(&self, error: &ApiError) -> ErrorClass {
+        classify(error)
+    }
+}
+
+/// `service.prolong` with `sok`: the paid renewal.
+pub struct Prolong {
+    /// The client.
+    pub client: BillingClient,
+    /// Server key.
+    pub key: String,
+    /// Item type (for the look-up after an unknown outcome).
+    pub item_type: String,
+    /// Service id.
+    pub id: String,
+    /// Months.
+    pub period: u32,
+    /// The expiry before the renewal.
+    pub old_expiry: Option<String>,
+    /// The expiry the preview announced.
+    pub new_expiry: Option<String>,
+}
+
+impl Job for Prolong {
+    type Output = ProlongInfo;
+    type Error = ApiError;
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn attempt(&self, _number: u32) -> Result<ProlongInfo, ApiError> {
+        self.client.prolong(&self.id, self.period).await
+    }
+
+    /// Done when the listed expiry moved off the old one (to the announced one when known).
+    async fn reconcile(&self) -> Result<Option<ProlongInfo>, ApiError> {
+        let services = self.client.list_services(&self.item_type).await?;
+        let now = services
+            .into_iter()
+            .find(|s| s.id == self.id)
+            .and_then(|s| s.expiredate);
+        let moved = match (&now, &self.new_expiry, &self.old_expiry) {
+            (Some(now), Some(new), _) => now == new,
+            (Some(now), None, Some(old)) => now != old,
+            _ => false,
+        };
+        Ok(moved.then(|| ProlongInfo {
+            expiredate: self.old_expiry.clone(),
+            new_expiredate: now,
+            cost: None,
+        }))
+    }
+
+    fn classify(&self, error: &ApiError) -> ErrorClass {
+        classify(error)
+    }
+}
+
+/// `<type>.edit` without `sok`: the current values of a service.
+pub struct ReadForm {
+    /// The client.
+    pub client: BillingClient,
+    /// Server key.
+    pub key: String,
+    /// Item type.
+    pub item_type: String,
+    /// Service id.
+    pub id: String,
+}
+
+impl Job for ReadForm {
+    type Output = EditForm;
+    type Error = ApiError;
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn attempt(&self, _number: u32) -> Result<EditForm, ApiError> {
+        self.client.edit_form(&self.item_type, &self.id).await
+    }
+
+    async fn reconcile(&self) -> Result<Option<EditForm>, ApiError> {
+        Ok(None)
+    }
+
+    fn classify(&self, error: &ApiError) -> ErrorClass {
+        classify(error)
+    }
+}
+
+/// `<type>.edit` with `sok`: pushes changed fields.
+pub struct Edit {
+    /// The client.
+    pub client: BillingClient,
+    /// Server key.
+    pub key: String,
+    /// Item type.
+    pub item_type: String,
+    /// Service id.
+    pub id: String,
+    /// The fields to set and their values.
+    pub params: Vec<(String, String)>,
+}
+
+impl Job for Edit {
+    type Output = ();
+    type Error = ApiError;
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn attempt(&self, _number: u32) -> Result<(), ApiError> {
+        let params: Vec<(&str, &str)> = self
+            .params
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        self.client.edit(&self.item_type, &self.id, &params).await
+    }
+
+    /// Done when the form shows every pushed value.
+    async fn reconcile(&self) -> Result<Option<()>, ApiError> {
+        let form = self.client.edit_form(&self.item_type, &self.id).await?;
+        let done = self
+            .params
+            .iter()
+            .all(|(k, v)| super::edit::same_value(k, form.values.get(k).map(String::as_str), v));
+        Ok(done.then_some(()))
+    }
+
+    fn classify(&self, error: &ApiError) -> ErrorClass {
+        classify(error)
+    }
+}
+
+/// `<type>.suspend|resume|delete` on one or more services of one item type.
+pub struct Act {
+    /// The client.
+    pub client: BillingClient,
+    /// A key naming the batch (the first server's key, or `batch-N`).
+    pub key: String,
+    /// Item type.
+    pub item_type: String,
+    /// The action.
+    pub action: Action,
+    /// Service ids.
+    pub ids: Vec<String>,
+}
+
+/// The status a service has once `action` is done.
+pub fn target_status(action: Action) -> u8 {
+    match action {
+        Action::Suspend => 3,
+        Action::Resume => 2,
+        Action::Delete => 4,
+    }
+}
+
+impl Job for Act {
+    type Output = ();
+    type Error = ApiError;
+
+    fn key(&self) -> &str {
+        &self.key
+    }
+
+    async fn attempt(&self, _number: u32) -> Result<(), ApiError> {
+        let ids: Vec<&str> = self.ids.iter().map(String::as_str).collect();
+        self.client.act(&self.item_type, self.action, &ids).await
+    }
+
+    /// Done when every service of the batch has the target status (a deleted service may
+    /// also be gone from the list).
+    async fn reconcile(&self) -> Result<Option<()>, ApiError> {
+        let services = self.client.list_services(&self.item_type).await?;
+        let target = target_status(self.action);
+        let done = self
+            .ids
+            .iter()
+            .all(|id| match services.iter().find(|s| &s.id == id) {
+                Some(s) => s.status == target,
+                None => self.action == Action::Delete,
+            });
+        Ok(done.then_some(()))
+    }
+
+    fn classify(&self, error: &ApiError) -> ErrorClass {
+        classify(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(kind: ErrorKind, sent: bool, write: bool) -> ApiError {
+        ApiError::new(kind, "vds.delete", sent, write)
+    }
+
+    #[test]
+    fn classes_of_billing_errors() {
+        let refused = ErrorKind::Refused {
+            kind: "pricelist_min_order".into(),
+            object: "1001".into(),
+        };
+        assert_eq!(classify(&err(refused, true, true)), ErrorClass::Permanent);
+        assert_eq!(
+            classify(&err(ErrorKind::InsufficientFunds, true, true)),
+            ErrorClass::Fatal
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Timeout, true, true)),
+            ErrorClass::Unknown
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Timeout, true, false)),
+            ErrorClass::Retry
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Transport, false, true)),
+            ErrorClass::Retry
+        );
+        assert_eq!(
+            classify(&err(ErrorKind::Busy, true, true)),
+            ErrorClass::Retry
+        );
+        let throttled = ErrorKind::Throttled {
+            retry_after: Some(std::time::Duration::from_secs(2)),
+        };
+        assert_eq!(
+            classify(&err(throttled, true, true)),
+            ErrorClass::Throttle {
+                after: Some(std::time::Duration::from_secs(2))
+            }
+        );
+    }
+}

@@ -1,0 +1,226 @@
+//! Which live services are the fleet's own: the planner's reconciliation (remoteid equal to a
+//! declared key, else the exact declared domain, case-insensitive; deleted services ignored)
+//! applied to the billing's service lists. Nothing else of the account is ever touched.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::api::Service;
+use crate::commands::fleet;
+use crate::manifest::Manifest;
+use crate::plan::{self, Action};
+use crate::report::{ReportRow, RowOutcome};
+
+/// One declared server and what the billing has of it.
+#[derive(Debug, Clone)]
+pub struct Member {
+    /// Group name.
+    pub group: Arc<str>,
+    /// Sequence number in the group.
+    pub seq: u64,
+    /// The stable key `<group>-<seq>`.
+    pub key: String,
+    /// The domain the manifest declares, when the group has a pattern.
+    pub declared_domain: Option<String>,
+    /// Item type of the group (`vds`, `vhost`, …).
+    pub item_type: Arc<str>,
+    /// What the billing has.
+    pub found: Found,
+}
+
+/// What the billing has of a declared server.
+#[derive(Debug, Clone)]
+pub enum Found {
+    /// The fleet's own live service.
+    Own(Service),
+    /// Nothing live of that key or domain.
+    Absent,
+    /// The declared domain belongs to a live service that is not this server (another tariff
+    /// or another remoteid): never touched.
+    Conflict(Service),
+}
+
+impl Member {
+    /// The fleet's own service, if it has one.
+    pub fn service(&self) -> Option<&Service> {
+        match &self.found {
+            Found::Own(s) => Some(s),
+            Found::Absent | Found::Conflict(_) => None,
+        }
+    }
+
+    /// The status code of its own service (0 when it has none).
+    pub fn status(&self) -> u8 {
+        self.service().map_or(0, |s| s.status)
+    }
+
+    /// The domain it has in the billing, else the declared one, else the key.
+    pub fn domain(&self) -> &str {
+        self.service()
+            .and_then(|s| s.domain.as_deref())
+            .or(self.declared_domain.as_deref())
+            .unwrap_or(&self.key)
+    }
+
+    /// A report row with the member's identity, service and state filled in.
+    pub fn row(&self, outcome: RowOutcome) -> ReportRow {
+        let mut row = ReportRow::new(self.group.as_ref(), self.seq, self.domain(), outcome);
+        row.remoteid = Some(self.key.clone());
+        row.status = Some(self.state_word().to_owned());
+        if let Some(s) = self.service() {
+            row.service_id = Some(s.id.clone());
+            row.ip.clone_from(&s.ip);
+            row.expiredate.clone_from(&s.expiredate);
+        }
+        if let Some(declared) = &self.declared_domain
+            && !declared.eq_ignore_ascii_case(self.domain())
+        {
+            row.original_domain = Some(declared.clone());
+        }
+        row
+    }
+
+    /// The status in words (`active`, `absent`, `conflict`, …).
+    pub fn state_word(&self) -> &'static str {
+        match &self.found {
+            Found::Own(s) => status_word(s.status),
+            Found::Absent => "absent",
+            Found::Conflict(_) => "conflict",
+        }
+    }
+}
+
+/// A service status code in words.
+pub fn status_word(status: u8) -> &'static str {
+    match status {
+        1 => "ordered",
+        2 => "active",
+        3 => "suspended",
+        4 => "deleted",
+        5 => "processing",
+        _ => "unknown",
+    }
+}
+
+/// The fleet as the billing sees it.
+#[derive(Debug, Clone, Default)]
+pub struct Fleet {
+    /// One entry per declared server, in manifest order.
+    pub members: Vec<Member>,
+    /// Live services that look like the fleet's but are not declared: `(item type, service)`.
+    pub undeclared: Vec<(String, Service)>,
+}
+
+impl Fleet {
+    /// Identifies the fleet's services among `services` (`(item type, service)` pairs).
+    pub fn identify(manifest: &Manifest, services: &[(String, Service)]) -> Self {
+        let existing = fleet::existing_all(services);
+        let by_id: HashMap<(&str, &str), &Service> = services
+            .iter()
+            .map(|(kind, s)| ((kind.as_str(), s.id.as_str()), s))
+            .collect();
+        let lookup =
+            |e: &plan::Existing| by_id.get(&(e.item_type.as_str(), e.id.as_str())).copied();
+        let members = plan::plan_against(manifest, &existing)
+            .servers
+            .into_iter()
+            .map(|server| {
+                let service = server.existing.as_ref().and_then(lookup).cloned();
+                let found = match (server.action, service) {
+                    (Action::Exists, Some(s)) => Found::Own(s),
+                    (Action::Conflict, Some(s)) => Found::Conflict(s),
+                    _ => Found::Absent,
+                };
+                Member {
+                    group: server.group,
+                    seq: server.seq,
+                    key: server.key,
+                    declared_domain: server.domain,
+                    item_type: server.item_type,
+                    found,
+                }
+            })
+            .collect();
+        let undeclared = plan::undeclared(manifest, &existing)
+            .into_iter()
+            .filter_map(|e| Some((e.item_type.clone(), lookup(e)?.clone())))
+            .collect();
+        Self {
+            members,
+            undeclared,
+        }
+    }
+
+    /// The members whose own service has one of `statuses`.
+    pub fn with_status<'a>(&'a self, statuses: &'a [u8]) -> impl Iterator<Item = &'a Member> {
+        self.members
+            .iter()
+            .filter(move |m| m.service().is_some_and(|s| statuses.contains(&s.status)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest() -> Manifest {
+        let text = "version: 1\nfleet:\n  name: web\n  count: 3\n  domain: \"web-{seq:03}.example.com\"\n  pricelist: 6\n";
+        crate::manifest::load_str(std::path::Path::new("m.yaml"), text.to_owned())
+            .unwrap()
+            .manifest
+    }
+
+    fn svc(id: &str, domain: &str, remoteid: Option<&str>, status: u8) -> (String, Service) {
+        let service = Service {
+            id: id.into(),
+            domain: Some(domain.into()),
+            remoteid: remoteid.map(str::to_owned),
+            status,
+            pricelist: Some("6".into()),
+            ..Service::default()
+        };
+        ("vds".to_owned(), service)
+    }
+
+    #[test]
+    fn remoteid_domain_deleted_and_lookalikes() {
+        let services = vec![
+            // moved by a collision: found by remoteid
+            svc("1", "web-004.example.com", Some("web-1"), 2),
+            // found by exact domain, other case
+            svc("2", "WEB-002.example.com", None, 3),
+            // deleted: ignored, web-3 is absent
+            svc("3", "web-003.example.com", Some("web-3"), 4),
+            // looks like the fleet's but is not declared
+            svc("4", "web-010.example.com", None, 2),
+            // unrelated
+            svc("5", "mail.example.org", None, 2),
+        ];
+        let fleet = Fleet::identify(&manifest(), &services);
+        let ids: Vec<Option<&str>> = fleet
+            .members
+            .iter()
+            .map(|m| m.service().map(|s| s.id.as_str()))
+            .collect();
+        assert_eq!(ids, [Some("1"), Some("2"), None]);
+        assert_eq!(fleet.members[2].state_word(), "absent");
+        let row = fleet.members[0].row(RowOutcome::Unchanged);
+        assert_eq!(row.domain, "web-004.example.com");
+        assert_eq!(row.original_domain.as_deref(), Some("web-001.example.com"));
+        let undeclared: Vec<&str> = fleet
+            .undeclared
+            .iter()
+            .map(|(_, s)| s.id.as_str())
+            .collect();
+        assert_eq!(undeclared, ["4"]);
+        assert_eq!(fleet.with_status(&[3]).count(), 1);
+    }
+
+    #[test]
+    fn a_domain_held_by_another_remoteid_is_a_conflict() {
+        let services = vec![svc("9", "web-001.example.com", Some("other-1"), 2)];
+        let fleet = Fleet::identify(&manifest(), &services);
+        assert!(matches!(fleet.members[0].found, Found::Conflict(_)));
+        assert!(fleet.members[0].service().is_none());
+    }
+}
