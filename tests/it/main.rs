@@ -4,4 +4,6 @@ mod api;
 mod executor;
 mod manifest;
 mod plan;
+mod roundtrip;
+mod sandbox;
 mod sim;
