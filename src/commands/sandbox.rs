@@ -73,7 +73,10 @@ pub fn config_from_args(args: &SandboxArgs) -> Result<SimConfig, CmdError> {
 }
 
 fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
-    for (flag, share) in [("--fail-before", f.fail_before), ("--drop-after", f.drop_after)] {
+    for (flag, share) in [
+        ("--fail-before", f.fail_before),
+        ("--drop-after", f.drop_after),
+    ] {
         if !(0.0..=1.0).contains(&share) {
             return Err(CmdError::bad_input(format!(
                 "{flag}: {share} is not a share between 0 and 1"

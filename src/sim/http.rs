@@ -319,7 +319,10 @@ mod tests {
         // 0 and 10 pass, 20 and 999 are over the limit; 1000 opens a new window.
         assert_eq!(seen, [true, true, false, false, true, true, false]);
         let mut window = None;
-        assert!(!admit(&mut window, t0, 0), "a limit of 0 refuses everything");
+        assert!(
+            !admit(&mut window, t0, 0),
+            "a limit of 0 refuses everything"
+        );
     }
 
     #[test]

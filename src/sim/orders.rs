@@ -227,8 +227,9 @@ pub(crate) fn order(
     match style {
         // Only the web interface's cart (`theme=dragon`) asks for the agreement; the documented
         // API calls order without it.
-        Style::V2 if call.params.get("theme") == Some("dragon")
-            && !call.params.is_on("licence_agreement") =>
+        Style::V2
+            if call.params.get("theme") == Some("dragon")
+                && !call.params.is_on("licence_agreement") =>
         {
             return Err(ApiError::invalid(
                 "licence_agreement",

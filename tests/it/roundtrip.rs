@@ -227,7 +227,11 @@ async fn catalog_quote_order_list_and_reconcile() {
         assert_eq!(addon.default.as_deref(), Some("1"));
         assert!(addon.min.is_some() && addon.max.is_some() && addon.price.is_some());
         assert!(form.periods.iter().any(|p| p.key == v.quarter));
-        assert!(form.ostempls.iter().any(|o| o.key == "ISPsystem__CentOS-7-amd64"));
+        assert!(
+            form.ostempls
+                .iter()
+                .any(|o| o.key == "ISPsystem__CentOS-7-amd64")
+        );
         assert_eq!(form.total, Some(eur(v.month_cents - 200)));
         if case.dialect == Dialect::Bm4 {
             let panel = form.enums.iter().find(|e| e.id == "1106").unwrap();
@@ -373,21 +377,30 @@ async fn prolong_edit_and_list_actions() {
         let (addon, value) = (format!("addon_{}", v.addon.0), v.addon.1);
         let form = c.edit_form("vds", &ids[1]).await.unwrap();
         assert_eq!(form.values.get(&addon).map(String::as_str), Some(value));
-        assert_eq!(form.values.get("domain").map(String::as_str), Some("web-02.example.com"));
-        c.edit("vds", &ids[1], &[(addon.as_str(), "3"), ("autoprolong", "null")])
-            .await
-            .unwrap();
+        assert_eq!(
+            form.values.get("domain").map(String::as_str),
+            Some("web-02.example.com")
+        );
+        c.edit(
+            "vds",
+            &ids[1],
+            &[(addon.as_str(), "3"), ("autoprolong", "null")],
+        )
+        .await
+        .unwrap();
         let held = sim_service(&h, &ids[1]);
         let addon_id: u32 = v.addon.0.parse().unwrap();
-        assert_eq!((held.addons.get(&addon_id), held.autoprolong), (Some(&3), None));
+        assert_eq!(
+            (held.addons.get(&addon_id), held.autoprolong),
+            (Some(&3), None)
+        );
         let form = c.edit_form("vds", &ids[1]).await.unwrap();
         assert_eq!(form.values.get(&addon).map(String::as_str), Some("3"));
 
         // Suspend and resume several at once (`elid=1, 2`).
         let both: Vec<&str> = ids.iter().map(String::as_str).collect();
-        let statuses = |h: &SimHandle| -> Vec<u8> {
-            ids.iter().map(|id| sim_service(h, id).status).collect()
-        };
+        let statuses =
+            |h: &SimHandle| -> Vec<u8> { ids.iter().map(|id| sim_service(h, id).status).collect() };
         c.act("vds", Action::Suspend, &both).await.unwrap();
         assert_eq!(statuses(&h), [3, 3]);
         let listed: Vec<u8> = c
@@ -408,10 +421,23 @@ async fn prolong_edit_and_list_actions() {
             domain: "theirs.example.com".into(),
             ..NewService::default()
         });
-        let err = c.act("vds", Action::Suspend, &[&foreign]).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Missing { object: "elid".into() });
+        let err = c
+            .act("vds", Action::Suspend, &[&foreign])
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.kind,
+            ErrorKind::Missing {
+                object: "elid".into()
+            }
+        );
         let err = c.prolong(&foreign, 1).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Missing { object: "elid".into() });
+        assert_eq!(
+            err.kind,
+            ErrorKind::Missing {
+                object: "elid".into()
+            }
+        );
         assert_eq!(sim_service(&h, &foreign).status, 2);
 
         // Inside a tariff's minimum order period, deleting is refused.
@@ -459,7 +485,10 @@ async fn license_orders_with_finish_and_a_trial_period() {
         let ack = c.order(&func, &pairs(&params)).await.unwrap();
         let id = ack.service_id.unwrap();
         let held = sim_service(&h, &id);
-        assert_eq!((held.pricelist, held.period, held.cost_cents), (55161, 0, 0));
+        assert_eq!(
+            (held.pricelist, held.period, held.cost_cents),
+            (55161, 0, 0)
+        );
         assert_eq!(h.sim.balance_cents(), START_CENTS, "a trial costs nothing");
 
         let vm = manifest(
@@ -468,7 +497,12 @@ async fn license_orders_with_finish_and_a_trial_period() {
              addons: {55165: 2}\n",
         );
         let (func, params) = order_params(&vm, 1, "");
-        let id = c.order(&func, &pairs(&params)).await.unwrap().service_id.unwrap();
+        let id = c
+            .order(&func, &pairs(&params))
+            .await
+            .unwrap()
+            .service_id
+            .unwrap();
         // 15.00 a month and one more cluster node at 15.00.
         assert_eq!(h.sim.balance_cents(), START_CENTS - 3000);
         let soft = manifest(
@@ -520,7 +554,12 @@ async fn lists_longer_than_a_page_are_read_whole() {
             .requests()
             .iter()
             .filter(|r| r.func == "vds")
-            .filter_map(|r| r.params.iter().find(|(k, _)| k == "p_num").map(|(_, v)| v.clone()))
+            .filter_map(|r| {
+                r.params
+                    .iter()
+                    .find(|(k, _)| k == "p_num")
+                    .map(|(_, v)| v.clone())
+            })
             .collect();
         assert_eq!(pages, ["1", "2"]);
         h.stop().await.unwrap();
@@ -550,7 +589,11 @@ async fn insufficient_funds_stops_orders_and_renewals() {
         assert!(h.sim.services().is_empty());
         let id = h.sim.add_service(NewService {
             domain: "old.example.com".into(),
-            pricelist: if case.dialect == Dialect::Bm4 { 1100 } else { 6 },
+            pricelist: if case.dialect == Dialect::Bm4 {
+                1100
+            } else {
+                6
+            },
             ..NewService::default()
         });
         let quarter: u32 = vds(case.dialect).quarter.parse().unwrap();
@@ -605,7 +648,12 @@ async fn a_wrong_password_is_fatal_and_never_retried() {
         let h = start(case, SimConfig::default()).await;
         let c = client_as(&h, case, LoginMode::Session, "wrong");
         let err = c.whoami().await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Auth { object: "badpassword".into() });
+        assert_eq!(
+            err.kind,
+            ErrorKind::Auth {
+                object: "badpassword".into()
+            }
+        );
         assert!(err.is_fatal() && !err.retryable());
         let again = c.list_services("vds").await.unwrap_err();
         assert_eq!(again.kind, err.kind);
@@ -619,7 +667,12 @@ async fn a_wrong_password_is_fatal_and_never_retried() {
         let m = vds_manifest(case);
         let (func, params) = order_params(&m, 1, "web-01.example.com");
         let err = c.order(&func, &pairs(&params)).await.unwrap_err();
-        assert_eq!(err.kind, ErrorKind::Auth { object: "badpassword".into() });
+        assert_eq!(
+            err.kind,
+            ErrorKind::Auth {
+                object: "badpassword".into()
+            }
+        );
         let again = c.whoami().await.unwrap_err();
         assert!(again.is_fatal());
         assert_eq!(h.sim.requests().len(), 1);

@@ -118,7 +118,9 @@ async fn the_documented_calls_work_against_the_sandbox() {
     // Renewal for a month, paid at once: the new date comes in a nested doc.
     let before = vps[0]["expiredate"]["$"].as_str().unwrap().to_owned();
     let v = sb
-        .get(&format!("authinfo=demo:demo&func=service.prolong&period=1&elid={vds}&skipbasket=on&sok=ok"))
+        .get(&format!(
+            "authinfo=demo:demo&func=service.prolong&period=1&elid={vds}&skipbasket=on&sok=ok"
+        ))
         .await;
     let after = v["doc"]["doc"]["newexpiredate"]["$"].as_str().unwrap();
     let expected = chrono::NaiveDate::parse_from_str(&before, "%Y-%m-%d")
@@ -129,10 +131,14 @@ async fn the_documented_calls_work_against_the_sandbox() {
 
     // Edit an addon, then read it back from the form.
     let v = sb
-        .get(&format!("authinfo=demo:demo&func=vds.edit&addon_11=512&elid={vds}&sok=ok"))
+        .get(&format!(
+            "authinfo=demo:demo&func=vds.edit&addon_11=512&elid={vds}&sok=ok"
+        ))
         .await;
     no_error(&v);
-    let form = sb.get(&format!("authinfo=demo:demo&func=vds.edit&elid={vds}")).await;
+    let form = sb
+        .get(&format!("authinfo=demo:demo&func=vds.edit&elid={vds}"))
+        .await;
     assert_eq!(text(&form, "addon_11"), "512");
 
     // The license reselling example answers XML with the new id.
@@ -147,7 +153,9 @@ async fn the_documented_calls_work_against_the_sandbox() {
 
     // Delete; the list shows it deleted.
     let v = sb
-        .get(&format!("authinfo=demo:demo&func=vds.delete&elid={vds}&sok=ok"))
+        .get(&format!(
+            "authinfo=demo:demo&func=vds.delete&elid={vds}&sok=ok"
+        ))
         .await;
     no_error(&v);
     let list = sb.get("authinfo=demo:demo&func=vds").await;

@@ -705,7 +705,10 @@ async fn throttle_answers_429_with_retry_after() {
     let log = h.sim.requests();
     assert_eq!(log.len(), statuses.len());
     let refused = log.last().unwrap();
-    assert_eq!((refused.status, refused.outcome.as_str()), (429, "fault:429"));
+    assert_eq!(
+        (refused.status, refused.outcome.as_str()),
+        (429, "fault:429")
+    );
 }
 
 #[tokio::test]
