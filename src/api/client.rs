@@ -163,7 +163,13 @@ impl BillingClient {
                     }
                 },
                 Answer::Error(kind, detail) => {
-                    return Err(ApiError::new(kind, func, true, write).with_detail(detail));
+                    let err = ApiError::new(kind, func, true, write).with_detail(detail);
+                    if matches!(err.kind, ErrorKind::Auth { .. }) {
+                        // Credentials refused on a data call (authinfo mode): no caller sends
+                        // them again, so a run cannot walk into a login lockout.
+                        self.inner.session.lock().await.refused = Some(err.clone());
+                    }
+                    return Err(err);
                 }
             }
         }
@@ -172,11 +178,16 @@ impl BillingClient {
     async fn credential(&self, stale: Option<u64>) -> Result<Credential, ApiError> {
         let opts = &self.inner.opts;
         match opts.login {
-            LoginMode::Authinfo => Ok(Credential::Authinfo(Secret::new(format!(
-                "{}:{}",
-                opts.user,
-                opts.password.expose()
-            )))),
+            LoginMode::Authinfo => {
+                if let Some(err) = &self.inner.session.lock().await.refused {
+                    return Err(err.clone());
+                }
+                Ok(Credential::Authinfo(Secret::new(format!(
+                    "{}:{}",
+                    opts.user,
+                    opts.password.expose()
+                ))))
+            }
             LoginMode::Session => {
                 let (sid, generation) = self.session(stale).await?;
                 Ok(Credential::Session { sid, generation })
@@ -264,12 +275,16 @@ impl BillingClient {
             .map_err(|e| transport_error(&e, func, write))?;
         let status = response.status();
         tracing::debug!(func, status = status.as_u16(), "response");
-        if status == StatusCode::TOO_MANY_REQUESTS || status == StatusCode::SERVICE_UNAVAILABLE {
-            let retry_after = response
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(parse_retry_after);
+        let retry_after = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        // 429 always asks to slow down; a 503 only when it says how long to wait. A bare 503
+        // is an outage of unknown extent: after sending a write, its outcome is unknown.
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        if throttled {
             if let Some(pause) = retry_after {
                 inner.opts.pacer.cool_down(pause);
             }

@@ -56,7 +56,7 @@ pub enum ErrorKind {
     },
     /// The billing is busy with this object or session; try later.
     Busy,
-    /// HTTP 429, or 503 with or without `Retry-After`.
+    /// HTTP 429, or 503 with a `Retry-After` (a bare 503 is [`ErrorKind::Server`]).
     Throttled {
         /// How long the billing asked to wait.
         retry_after: Option<Duration>,
@@ -232,9 +232,10 @@ impl BillingError {
         }
     }
 
-    /// True for an expired session or missing rights (`access`, legacy code 6).
+    /// True for an expired session or missing rights (`access`, legacy code 6), but not when
+    /// the object names refused credentials (legacy code 6 with `obj="badpassword"`).
     pub fn is_access(&self) -> bool {
-        self.kind == "access"
+        self.kind == "access" && !AUTH_OBJECTS.contains(&self.object.to_ascii_lowercase().as_str())
     }
 
     /// The error kind by type and object only.
@@ -391,6 +392,23 @@ mod tests {
         for (xml, want) in cases {
             assert_eq!(classify(xml), want, "{xml}");
         }
+    }
+
+    #[test]
+    fn legacy_access_code_naming_a_bad_password_is_an_auth_refusal() {
+        let read = |xml: &str| {
+            let doc = Doc::decode(xml.as_bytes()).unwrap();
+            BillingError::from_node(doc.error().unwrap())
+        };
+        let bad = read(r#"<doc><error code="6" obj="badpassword"/></doc>"#);
+        assert!(!bad.is_access());
+        assert_eq!(
+            bad.classify(),
+            ErrorKind::Auth {
+                object: "badpassword".into()
+            }
+        );
+        assert!(read(r#"<doc><error code="6" obj="auth"/></doc>"#).is_access());
     }
 
     #[test]

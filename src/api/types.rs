@@ -63,11 +63,7 @@ impl Service {
             status,
             item_status,
             remoteid: elem.value_string("remoteid"),
-            // The list's `pricelist` column is the tariff's title; its id, when sent, is
-            // `pricelist_id`.
-            pricelist: elem
-                .value_string("pricelist_id")
-                .or_else(|| elem.value_string("pricelist")),
+            pricelist: pricelist_id(elem),
             datacenter: elem
                 .value_string("datacenter")
                 .or_else(|| elem.value_string("datacentername")),
@@ -79,6 +75,17 @@ impl Service {
             period: elem.value_string("period"),
         })
     }
+}
+
+/// The tariff id of a list row: `pricelist_id` when the billing sends it (then `pricelist` is
+/// usually the tariff's title), else `pricelist` when it is an id (digits); a title alone is
+/// not an id and reads as unknown.
+fn pricelist_id(elem: &Node) -> Option<String> {
+    elem.value_string("pricelist_id").or_else(|| {
+        elem.value("pricelist")
+            .filter(|p| p.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    })
 }
 
 /// What an order call answered. Either id may be absent: find the service in the list.
@@ -344,13 +351,20 @@ mod tests {
     }
 
     #[test]
-    fn service_pricelist_prefers_the_id_over_the_title() {
+    fn pricelist_is_the_tariff_id_in_either_field() {
         let doc = Doc::decode(
-            br#"<doc><elem><id>7</id><pricelist>Hosting Start</pricelist><pricelist_id>2</pricelist_id></elem></doc>"#,
+            br#"{"doc":{"elem":[
+                {"id":{"$":"1"},"pricelist":{"$":"VDS Start"},"pricelist_id":{"$":"6"}},
+                {"id":{"$":"2"},"pricelist":{"$":"32"}},
+                {"id":{"$":"3"},"pricelist":{"$":"Dedicated E3"}}]}}"#,
         )
         .unwrap();
-        let s = Service::from_elem(doc.child("elem").unwrap()).unwrap();
-        assert_eq!(s.pricelist.as_deref(), Some("2"));
+        let ids: Vec<Option<String>> = doc
+            .children("elem")
+            .filter_map(Service::from_elem)
+            .map(|s| s.pricelist)
+            .collect();
+        assert_eq!(ids, [Some("6".into()), Some("32".into()), None]);
     }
 
     #[test]

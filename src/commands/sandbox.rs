@@ -1,11 +1,152 @@
 //! `billfleet sandbox`: the embedded BILLmanager simulator in the foreground.
 
-use super::{CmdError, CmdResult};
-use crate::cli::SandboxArgs;
+use std::io::Write;
+use std::time::Duration;
 
-/// `billfleet sandbox`.
-pub async fn run(_args: &SandboxArgs) -> CmdResult {
-    Err(CmdError::bad_input(
-        "`sandbox` is not available in this build yet",
-    ))
+use super::{CmdError, CmdResult};
+use crate::cli::{FaultArgs, SandboxArgs};
+use crate::exit;
+use crate::money::Money;
+use crate::sim::{Faults, Sim, SimConfig};
+
+/// `billfleet sandbox`: serves the simulator on `--listen` until Ctrl-C.
+pub async fn run(args: &SandboxArgs) -> CmdResult {
+    let config = config_from_args(args)?;
+    let sim = Sim::new(config).map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CmdError::bad_input(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CmdError::aborted(format!("cannot read the bound address: {e}")))?;
+    announce(&format!("listening on http://{addr}/billmgr"))?;
+    let shutdown = async {
+        // An error here means no signal handler could be installed: stop rather than run
+        // a server nobody can stop with Ctrl-C.
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    crate::sim::serve(listener, sim, shutdown)
+        .await
+        .map_err(|e| CmdError::aborted(format!("the simulator stopped: {e}")))?;
+    Ok(exit::OK)
+}
+
+/// The single line scripts wait for, on stdout, flushed.
+fn announce(line: &str) -> Result<(), CmdError> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{line}")
+        .and_then(|()| out.flush())
+        .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))
+}
+
+/// The simulator settings the flags describe; a bad value is bad input (exit 2).
+pub fn config_from_args(args: &SandboxArgs) -> Result<SimConfig, CmdError> {
+    let balance = Money::parse(&args.balance)
+        .filter(|m| m.cents >= 0)
+        .ok_or_else(|| {
+            CmdError::bad_input(format!(
+                "--balance: '{}' is not an amount (e.g. 10000 or 250.50)",
+                args.balance
+            ))
+        })?;
+    if args.user.trim().is_empty() || args.user.contains(':') {
+        return Err(CmdError::bad_input(
+            "--user must be non-empty and without ':'",
+        ));
+    }
+    let defaults = SimConfig::default();
+    let currency = if balance.currency.is_empty() {
+        defaults.currency.clone()
+    } else {
+        balance.currency.clone()
+    };
+    Ok(SimConfig {
+        user: args.user.clone(),
+        password: args.password.clone(),
+        balance_cents: balance.cents,
+        currency,
+        faults: faults_from_args(&args.faults)?,
+        activation: Duration::from_millis(args.faults.activation_ms),
+        state_file: args.state.clone(),
+        ..defaults
+    })
+}
+
+fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
+    for (flag, share) in [
+        ("--fail-before", f.fail_before),
+        ("--drop-after", f.drop_after),
+    ] {
+        if !(0.0..=1.0).contains(&share) {
+            return Err(CmdError::bad_input(format!(
+                "{flag}: {share} is not a share between 0 and 1"
+            )));
+        }
+    }
+    Ok(Faults {
+        seed: f.seed,
+        latency: Duration::from_millis(f.latency_ms),
+        jitter: Duration::from_millis(f.jitter_ms),
+        fail_before: f.fail_before,
+        drop_after: f.drop_after,
+        throttle_rps: f.throttle_rps,
+        session_expiry_requests: f.session_expiry,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn args(extra: &[&str]) -> SandboxArgs {
+        let mut argv = vec!["billfleet", "sandbox"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Sandbox(a) => a,
+            other => panic!("not sandbox: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn flags_become_the_simulator_config() {
+        let c = config_from_args(&args(&[
+            "--user",
+            "alice",
+            "--password",
+            "pw",
+            "--balance",
+            "250.50",
+            "--fail-before",
+            "0.25",
+            "--throttle-rps",
+            "3",
+            "--session-expiry",
+            "7",
+            "--activation-ms",
+            "10",
+        ]))
+        .unwrap();
+        assert_eq!((c.user.as_str(), c.password.as_str()), ("alice", "pw"));
+        assert_eq!((c.balance_cents, c.currency.as_str()), (25_050, "EUR"));
+        assert_eq!(c.faults.fail_before, 0.25);
+        assert_eq!(c.faults.throttle_rps, Some(3));
+        assert_eq!(c.faults.session_expiry_requests, Some(7));
+        assert_eq!(c.activation, Duration::from_millis(10));
+        let d = config_from_args(&args(&[])).unwrap();
+        assert_eq!((d.user.as_str(), d.balance_cents), ("demo", 1_000_000));
+    }
+
+    #[test]
+    fn bad_values_are_bad_input() {
+        for bad in [
+            &["--balance", "lots"][..],
+            &["--balance=-5"],
+            &["--drop-after", "1.5"],
+            &["--user", "a:b"],
+        ] {
+            let err = config_from_args(&args(bad)).unwrap_err();
+            assert_eq!(err.code, exit::BAD_INPUT, "{bad:?}");
+        }
+    }
 }

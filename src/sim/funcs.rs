@@ -341,8 +341,10 @@ fn matches_filter(s: &Service, filter: &BTreeMap<String, String>) -> bool {
     })
 }
 
-fn list(call: &Call<'_>, account: &str, item_type: &str) -> Reply {
-    let filter = call
+/// The filter a list applies: the account's sticky one, overlaid with the fields given inline
+/// when the call says `filter=on` (`func=dedic&filter=on&status=2`).
+fn list_filter(call: &Call<'_>, account: &str, item_type: &str) -> BTreeMap<String, String> {
+    let mut filter = call
         .core
         .state
         .accounts
@@ -350,6 +352,18 @@ fn list(call: &Call<'_>, account: &str, item_type: &str) -> Reply {
         .and_then(|a| a.filters.get(item_type))
         .cloned()
         .unwrap_or_default();
+    if call.params.is_on("filter") {
+        for f in FILTER_FIELDS {
+            if let Some(v) = call.params.non_empty(f) {
+                filter.insert((*f).to_owned(), v.to_owned());
+            }
+        }
+    }
+    filter
+}
+
+fn list(call: &Call<'_>, account: &str, item_type: &str) -> Reply {
+    let filter = list_filter(call, account, item_type);
     let rows: Vec<&Service> = call
         .core
         .state

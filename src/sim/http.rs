@@ -171,6 +171,19 @@ async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, body: Bytes) -
     (StatusCode::OK, headers, answer.body).into_response()
 }
 
+/// Counts a request in the current one-second window (a new window starts with the first
+/// request after the last one ended) and says whether it is within `limit`.
+fn admit(window: &mut Option<(Instant, u32)>, now: Instant, limit: u32) -> bool {
+    let (start, count) = match *window {
+        Some((start, count)) if now.duration_since(start) < Duration::from_secs(1) => {
+            (start, count.saturating_add(1))
+        }
+        _ => (now, 1),
+    };
+    *window = Some((start, count));
+    count <= limit
+}
+
 /// A processed call, rendered.
 struct Answer {
     body: String,
@@ -192,17 +205,10 @@ impl Sim {
             Duration::from_millis(core.rng.random_range(0..=max))
         };
         let delay = faults.latency + jitter;
-        if let Some(limit) = faults.throttle_rps {
-            let (start, count) = match core.window {
-                Some((start, count)) if now.duration_since(start) < Duration::from_secs(1) => {
-                    (start, count + 1)
-                }
-                _ => (now, 1),
-            };
-            core.window = Some((start, count));
-            if count > limit {
-                return (Pre::Throttled, delay);
-            }
+        if let Some(limit) = faults.throttle_rps
+            && !admit(&mut core.window, now, limit)
+        {
+            return (Pre::Throttled, delay);
         }
         if faults.fail_before > 0.0 && core.rng.random_bool(faults.fail_before.min(1.0)) {
             return (Pre::Unavailable, delay);
@@ -300,6 +306,24 @@ impl axum::body::HttpBody for Broken {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn throttle_window_admits_the_limit_per_second_then_starts_a_new_window() {
+        let t0 = Instant::now();
+        let ms = |n: u64| t0 + Duration::from_millis(n);
+        let mut window = None;
+        let seen: Vec<bool> = [0, 10, 20, 999, 1000, 1001, 1002]
+            .iter()
+            .map(|&at| admit(&mut window, ms(at), 2))
+            .collect();
+        // 0 and 10 pass, 20 and 999 are over the limit; 1000 opens a new window.
+        assert_eq!(seen, [true, true, false, false, true, true, false]);
+        let mut window = None;
+        assert!(
+            !admit(&mut window, t0, 0),
+            "a limit of 0 refuses everything"
+        );
+    }
 
     #[test]
     fn params_merge_trim_and_mask() {

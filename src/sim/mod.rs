@@ -12,7 +12,12 @@
 //! - a busy service (status 5) refuses edit, suspend and resume with error type
 //!   `runningoperation` (object `runningoperation`, the service id as value);
 //! - a BILLmanager 4 order (`*.order.7`) is always paid at once (`payfrom=neworder`);
-//! - `<type>.edit` changes addons without charging.
+//! - `<type>.edit` changes addons without charging;
+//! - a domain is unique among live services of one item type (the documented examples order a
+//!   vhost and a dedic both as `domain.name`), and everywhere once another customer holds it;
+//! - `v2.*.order.param` asks for `licence_agreement=on` only in the web interface's cart
+//!   (`theme=dragon`), as the BILLmanager 6 examples show;
+//! - a list called with `filter=on` applies the filter fields given with it to that call.
 
 mod catalog;
 mod doc;

@@ -225,7 +225,12 @@ pub(crate) fn order(
         return Ok(Reply::Doc(order_form(call, &spec, style)));
     }
     match style {
-        Style::V2 if !call.params.is_on("licence_agreement") => {
+        // Only the web interface's cart (`theme=dragon`) asks for the agreement; the documented
+        // API calls order without it.
+        Style::V2
+            if call.params.get("theme") == Some("dragon")
+                && !call.params.is_on("licence_agreement") =>
+        {
             return Err(ApiError::invalid(
                 "licence_agreement",
                 call.params.get("licence_agreement").unwrap_or(""),
@@ -275,7 +280,7 @@ fn place(
             if !valid_domain(&d) {
                 return Err(ApiError::invalid("domain", &d));
             }
-            if state.domain_taken(&d) {
+            if state.domain_taken(&d, item_type) {
                 return Err(
                     ApiError::new("exists", "domain", "The domain is already in use").value(d),
                 );

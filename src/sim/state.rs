@@ -105,14 +105,15 @@ impl State {
         }
     }
 
-    /// True when a live service of any account, or another customer, holds the domain.
-    pub fn domain_taken(&self, domain: &str) -> bool {
+    /// True when another customer holds the domain, or a live service of the same item type
+    /// (of any account) does. Different types may share a name: the documented examples order
+    /// a vhost and a dedic both as `domain.name`.
+    pub fn domain_taken(&self, domain: &str, item_type: &str) -> bool {
         let domain = domain.to_ascii_lowercase();
         self.taken_domains.contains(&domain)
-            || self
-                .services
-                .values()
-                .any(|s| s.is_live() && s.domain.eq_ignore_ascii_case(&domain))
+            || self.services.values().any(|s| {
+                s.is_live() && s.item_type == item_type && s.domain.eq_ignore_ascii_case(&domain)
+            })
     }
 
     /// A fresh service id.

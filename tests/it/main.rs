@@ -5,4 +5,6 @@ mod executor;
 mod lifecycle;
 mod manifest;
 mod plan;
+mod roundtrip;
+mod sandbox;
 mod sim;
