@@ -111,8 +111,9 @@ impl GroupCheck<'_> {
     }
 }
 
-/// "did you mean `x`? offered: a, b, c" (the guess only when one is close).
+/// "did you mean `x`? offered: a, b, c" (the guess only for names, when one is close).
 fn hint_with_guess(value: &str, choices: &[Choice]) -> String {
+    let name = value.chars().count() >= 4 && !value.bytes().all(|b| b.is_ascii_digit());
     let closest = choices
         .iter()
         .map(|c| {
@@ -122,6 +123,7 @@ fn hint_with_guess(value: &str, choices: &[Choice]) -> String {
             )
         })
         .min_by_key(|(d, _)| *d)
+        .filter(|_| name)
         .filter(|(d, c)| *d <= (c.key.chars().count() / 3).max(2));
     let listed = offered_list(choices);
     match closest {

@@ -70,7 +70,7 @@ fn every_problem_is_found_at_its_position() {
         .iter()
         .map(|d| d.pos.map(|Pos { line, col }| (line, col)).unwrap())
         .collect();
-    assert_eq!(at, [(7, 15), (9, 16), (10, 12), (12, 9), (13, 5), (14, 20)]);
+    assert_eq!(at, [(7, 15), (9, 16), (10, 12), (12, 9), (13, 5), (14, 17)]);
     assert!(
         found[0].message.contains("datacenter: `3`"),
         "{}",
