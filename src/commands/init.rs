@@ -198,6 +198,26 @@ fn list(choices: &[Choice]) -> String {
         .join(", ")
 }
 
+/// Splits a comma-separated list into lines of about `width` characters.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for item in text.split(", ").filter(|i| !i.is_empty()) {
+        if !line.is_empty() && line.len() + item.len() + 2 > width {
+            line.push(',');
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push_str(", ");
+        }
+        line.push_str(item);
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
 fn addon_comment(a: &AddonInfo) -> String {
     let mut text = a.name.clone().unwrap_or_else(|| format!("addon {}", a.id));
     if let (Some(min), Some(max)) = (&a.min, &a.max) {
@@ -251,7 +271,7 @@ fn header(out: &mut String, spec: &InitSpec<'_>, form: &OrderForm) {
     if let Some(total) = &form.total {
         let _ = writeln!(
             out,
-            "# Price of one with these defaults: {total} per period."
+            "# Price of one server with these defaults: {total} for the first period."
         );
     }
     let _ = writeln!(
@@ -340,8 +360,9 @@ fn group_basics(out: &mut String, spec: &InitSpec<'_>, form: &OrderForm) {
     }
     if let Some((first, rest)) = form.ostempls.split_first() {
         let _ = writeln!(out, "  ostempl: {}", scalar(&first.key));
-        if !rest.is_empty() {
-            let _ = writeln!(out, "  # other OS templates: {}", list(rest));
+        for (i, line) in wrap(&list(rest), 90).iter().enumerate() {
+            let lead = if i == 0 { "other OS templates:" } else { "  " };
+            let _ = writeln!(out, "  # {lead} {line}");
         }
     }
     let recipes: Vec<Choice> = form

@@ -3,4 +3,5 @@
 mod api;
 mod executor;
 mod manifest;
+mod onboard;
 mod plan;

@@ -122,14 +122,25 @@ pub(super) fn list_json<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -
     writeln!(out)
 }
 
-fn choices_json(choices: &[Choice]) -> Vec<Value> {
+/// An option's cost, in the form's currency when it names none.
+fn cost(c: &Choice, currency: &str) -> Option<Money> {
+    c.cost.as_ref().map(|m| {
+        let mut m = m.clone();
+        if m.currency.is_empty() {
+            currency.clone_into(&mut m.currency);
+        }
+        m
+    })
+}
+
+fn choices_json(choices: &[Choice], currency: &str) -> Vec<Value> {
     choices
         .iter()
         .map(|c| {
             json!({
                 "key": c.key,
                 "label": c.label,
-                "cost": c.cost.as_ref().map(money_json),
+                "cost": cost(c, currency).as_ref().map(money_json),
             })
         })
         .collect()
@@ -151,6 +162,7 @@ fn addon_json(a: &AddonInfo) -> Value {
 /// One tariff's form as one JSON object.
 pub(super) fn detail_json<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
     let f = d.form;
+    let cur = currency(f);
     let doc = json!({
         "type": d.kind,
         "pricelist": d.id,
@@ -161,39 +173,56 @@ pub(super) fn detail_json<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<(
             "id": e.id,
             "name": e.name,
             "default": e.default,
-            "options": choices_json(&e.options),
+            "options": choices_json(&e.options, cur),
         })).collect::<Vec<_>>(),
-        "ostempls": choices_json(&f.ostempls),
-        "recipes": choices_json(&f.recipes),
-        "periods": choices_json(&f.periods),
-        "datacenters": choices_json(&f.datacenters),
+        "ostempls": choices_json(&f.ostempls, cur),
+        "recipes": choices_json(&f.recipes, cur),
+        "periods": choices_json(&f.periods, cur),
+        "datacenters": choices_json(&f.datacenters, cur),
     });
     serde_json::to_writer_pretty(&mut *out, &doc)?;
     writeln!(out)
 }
 
-fn choice_rows(choices: &[Choice]) -> Vec<Vec<String>> {
+fn choice_rows(choices: &[Choice], currency: &str) -> Vec<Vec<String>> {
     choices
         .iter()
         .map(|c| {
             let label = if c.label == c.key { "" } else { &c.label };
-            let cost = c.cost.as_ref().map(Money::to_string).unwrap_or_default();
+            let cost = cost(c, currency)
+                .as_ref()
+                .map(Money::to_string)
+                .unwrap_or_default();
             vec![c.key.clone(), label.to_owned(), cost]
         })
         .collect()
 }
 
-fn section<W: Write>(out: &mut W, title: &str, choices: &[Choice]) -> io::Result<()> {
+fn section<W: Write>(
+    out: &mut W,
+    title: &str,
+    choices: &[Choice],
+    currency: &str,
+) -> io::Result<()> {
     if choices.is_empty() {
         return Ok(());
     }
     writeln!(out, "\n{title}:")?;
-    table(out, &["VALUE", "NAME", "PRICE"], &choice_rows(choices))
+    table(
+        out,
+        &["VALUE", "NAME", "PRICE"],
+        &choice_rows(choices, currency),
+    )
+}
+
+fn currency(form: &OrderForm) -> &str {
+    form.total.as_ref().map_or("", |m| m.currency.as_str())
 }
 
 /// One tariff's form as readable tables.
 pub(super) fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
     let f = d.form;
+    let cur = currency(f);
     match d.name {
         Some(name) => writeln!(out, "{} tariff {}: {name}", d.kind, d.id)?,
         None => writeln!(out, "{} tariff {}", d.kind, d.id)?,
@@ -234,12 +263,16 @@ pub(super) fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<(
             "\nEnum {} {name} (manifest `enums: {{{}: VALUE}}`, default {default}):",
             e.id, e.id
         )?;
-        table(out, &["VALUE", "NAME", "PRICE"], &choice_rows(&e.options))?;
+        table(
+            out,
+            &["VALUE", "NAME", "PRICE"],
+            &choice_rows(&e.options, cur),
+        )?;
     }
-    section(out, "OS templates (`ostempl`)", &f.ostempls)?;
-    section(out, "Recipes (`recipe`)", &f.recipes)?;
-    section(out, "Periods (`period`)", &f.periods)?;
-    section(out, "Datacenters (`datacenter`)", &f.datacenters)?;
+    section(out, "OS templates (`ostempl`)", &f.ostempls, cur)?;
+    section(out, "Recipes (`recipe`)", &f.recipes, cur)?;
+    section(out, "Periods (`period`)", &f.periods, cur)?;
+    section(out, "Datacenters (`datacenter`)", &f.datacenters, cur)?;
     Ok(())
 }
 

@@ -99,6 +99,12 @@ fn a_license_without_os_templates_gets_no_domain() {
 }
 
 #[test]
+fn long_lists_wrap_at_commas() {
+    assert_eq!(wrap("aaaa, bbbb, cccc", 11), ["aaaa, bbbb,", "cccc"]);
+    assert_eq!(wrap("", 11), Vec::<String>::new());
+}
+
+#[test]
 fn one_month_prefers_value_one_then_the_label() {
     let p = [choice("3", "3 months"), choice("1", "1 month")];
     assert_eq!(one_month(&p).unwrap().key, "1");
