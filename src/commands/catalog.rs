@@ -77,7 +77,12 @@ impl<'a> CatalogReader<'a> {
     /// The tariffs of an item type, as the billing lists them.
     pub async fn tariffs(&mut self, kind: &str) -> Result<&[Tariff], ApiError> {
         if !self.lists.contains_key(kind) {
-            let list = self.client.pricelists(kind).await?;
+            let list = match self.client.pricelists(kind).await {
+                Ok(list) => list,
+                // Neither list function exists for this type: the billing sells none of it.
+                Err(e) if unknown_function(&e) => Vec::new(),
+                Err(e) => return Err(e),
+            };
             self.lists.insert(kind.to_owned(), list);
         }
         Ok(self.lists.get(kind).map_or(&[], Vec::as_slice))
@@ -92,7 +97,7 @@ impl<'a> CatalogReader<'a> {
         }
         match client.order_form(kind, id).await {
             Ok(form) => Ok(Lookup::Found(form)),
-            Err(e) if refuses_tariff(&e) => Ok(Lookup::Unknown(tariffs)),
+            Err(e) if refuses_tariff(&e) || unknown_function(&e) => Ok(Lookup::Unknown(tariffs)),
             Err(e) => Err(e),
         }
     }
@@ -131,12 +136,22 @@ impl<'a> CatalogReader<'a> {
     }
 }
 
-/// An answer refusing the tariff id itself (`pricelist`/`price` has an invalid value).
+/// An answer refusing the tariff id itself (`pricelist`/`price` has an invalid value), or
+/// the order function of an item type the billing does not sell.
 fn refuses_tariff(e: &ApiError) -> bool {
     match &e.kind {
         ErrorKind::InvalidValue { object } | ErrorKind::Missing { object } => {
             matches!(object.as_str(), "pricelist" | "price" | "elid")
         }
+        _ => false,
+    }
+}
+
+/// An answer meaning "no such function" (type `missed`, object `func`).
+fn unknown_function(e: &ApiError) -> bool {
+    match &e.kind {
+        ErrorKind::Missing { object } | ErrorKind::InvalidValue { object } => object == "func",
+        ErrorKind::Refused { kind, object } => kind.contains("missed") || object == "func",
         _ => false,
     }
 }

@@ -152,6 +152,21 @@ async fn catalog_of_an_unknown_tariff_is_bad_input() {
     assert!(err.contains("no vds tariff with id `999`"), "{err}");
     assert!(err.contains("6 (VDS Start)"), "{err}");
     assert!(stdout(&out).is_empty());
+    let args = [
+        "catalog",
+        "--dialect",
+        "bm6",
+        "--type",
+        "cdn",
+        "--pricelist",
+        "1",
+    ];
+    let out = run(dir.path(), Some(&sim), &args).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("no cdn tariff with id `1`; cdn tariffs: none"));
+    let out = run(dir.path(), Some(&sim), &args[..5]).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(stdout(&out), "The billing offers no cdn tariffs.\n");
 }
 
 /// `init`, then `validate`, `validate --online` and `plan` with no edits.
