@@ -252,6 +252,9 @@ pub struct InitArgs {
     /// Write the manifest here instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Overwrite the file given with -o when it exists.
+    #[arg(long, requires = "output")]
+    pub force: bool,
     /// Billing dialect to speak (bm4, bm5, bm6).
     #[arg(long, value_name = "D", default_value = "bm5")]
     pub dialect: String,

@@ -4,6 +4,7 @@ mod api;
 mod executor;
 mod lifecycle;
 mod manifest;
+mod onboard;
 mod plan;
 mod roundtrip;
 mod sandbox;
