@@ -50,6 +50,8 @@ pub enum Command {
     Unlock(UnlockArgs),
     /// Print a shell completion script on stdout.
     Completions(CompletionsArgs),
+    /// Print the manifest's JSON Schema on stdout (for editor completion).
+    Schema,
     /// Print the man page (roff) on stdout.
     #[command(hide = true)]
     Manpage,

@@ -16,9 +16,9 @@ use crate::cli::InitArgs;
 use crate::exit;
 use crate::manifest::Dialect;
 
-/// Where editors find the manifest's JSON Schema (committed as `schema/manifest.schema.json`).
-pub const SCHEMA_URL: &str =
-    "https://raw.githubusercontent.com/billfleet/billfleet/main/schema/manifest.schema.json";
+/// Where editors find the manifest's JSON Schema: a file beside the manifest, written by
+/// `billfleet schema > manifest.schema.json` (the same text as `schema/manifest.schema.json`).
+pub const SCHEMA_URL: &str = "./manifest.schema.json";
 
 /// What the manifest is written for (from the command line and the tariff list).
 #[derive(Debug, Clone)]
@@ -263,6 +263,10 @@ fn header(out: &mut String, spec: &InitSpec<'_>, form: &OrderForm) {
         |n| format!("{} ({n})", spec.pricelist),
     );
     let _ = writeln!(out, "# yaml-language-server: $schema={SCHEMA_URL}");
+    let _ = writeln!(
+        out,
+        "# (editor completion: billfleet schema > manifest.schema.json)"
+    );
     let _ = writeln!(
         out,
         "# {} x {} tariff {tariff}, written by `billfleet init`.",

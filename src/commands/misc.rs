@@ -27,6 +27,12 @@ pub fn manpage() -> CmdResult {
     Ok(exit::OK)
 }
 
+/// `billfleet schema`: the manifest's JSON Schema on stdout.
+pub fn schema() -> CmdResult {
+    print!("{}", crate::manifest::json_schema());
+    Ok(exit::OK)
+}
+
 /// `billfleet unlock MANIFEST`: removes a lock file no live process holds.
 pub fn unlock(args: &UnlockArgs) -> CmdResult {
     match ApplyLock::clear(&args.manifest) {

@@ -86,6 +86,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Unlock(args) => misc::unlock(&args),
         Command::Completions(args) => misc::completions(&args),
         Command::Manpage => misc::manpage(),
+        Command::Schema => misc::schema(),
         Command::Sandbox(args) => sandbox::run(&args).await,
     };
     match result {
