@@ -45,7 +45,10 @@ impl Pace {
     pub fn from_execution(execution: &Execution, rate: Option<f64>) -> Self {
         Self {
             rate: rate.unwrap_or(execution.rate),
-            burst: execution.burst.and_then(|b| u32::try_from(b).ok()).unwrap_or(1),
+            burst: execution
+                .burst
+                .and_then(|b| u32::try_from(b).ok())
+                .unwrap_or(1),
             timeout: Duration::from_secs_f64(execution.timeout),
         }
     }
@@ -67,7 +70,9 @@ pub async fn connect(
     pace: Pace,
 ) -> Result<Connection, CmdError> {
     if args.sandbox && (args.url.is_some() || args.profile.is_some()) {
-        return Err(CmdError::bad_input("--sandbox cannot be combined with --url or --profile"));
+        return Err(CmdError::bad_input(
+            "--sandbox cannot be combined with --url or --profile",
+        ));
     }
     let (target, sandbox) = if args.sandbox {
         let handle = start_sandbox(billing.dialect, manifest).await?;
@@ -95,7 +100,11 @@ pub async fn connect(
         pacer: Arc::clone(&pacer),
     })
     .map_err(|e| CmdError::bad_input(e.to_string()))?;
-    Ok(Connection { client, pacer, sandbox })
+    Ok(Connection {
+        client,
+        pacer,
+        sandbox,
+    })
 }
 
 /// Connects without a manifest (catalog, init): JSON, session login, the given dialect.
@@ -114,9 +123,8 @@ pub async fn connect_bare(args: &BillingArgs, dialect: Dialect) -> Result<Connec
 async fn start_sandbox(dialect: Dialect, manifest: Option<&Path>) -> Result<SimHandle, CmdError> {
     let state = sandbox_state_path(manifest);
     if let Some(dir) = state.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            CmdError::bad_input(format!("cannot create {}: {e}", dir.display()))
-        })?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CmdError::bad_input(format!("cannot create {}: {e}", dir.display())))?;
     }
     let config = SimConfig {
         dialect: match dialect {
@@ -127,7 +135,10 @@ async fn start_sandbox(dialect: Dialect, manifest: Option<&Path>) -> Result<SimH
         state_file: Some(state.clone()),
         ..SimConfig::default()
     };
-    tracing::info!("sandbox: in-process BILLmanager simulator, state in {}", state.display());
+    tracing::info!(
+        "sandbox: in-process BILLmanager simulator, state in {}",
+        state.display()
+    );
     crate::sim::start(config)
         .await
         .map_err(|e| CmdError::aborted(format!("cannot start the sandbox simulator: {e}")))

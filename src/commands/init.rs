@@ -5,5 +5,7 @@ use crate::cli::InitArgs;
 
 /// `billfleet init`.
 pub async fn run(_args: &InitArgs) -> CmdResult {
-    Err(CmdError::bad_input("`init` is not available in this build yet"))
+    Err(CmdError::bad_input(
+        "`init` is not available in this build yet",
+    ))
 }

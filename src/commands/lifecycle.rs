@@ -18,15 +18,21 @@ pub enum FleetAction {
 
 /// `billfleet status`.
 pub async fn status(_args: &StatusArgs) -> CmdResult {
-    Err(CmdError::bad_input("`status` is not available in this build yet"))
+    Err(CmdError::bad_input(
+        "`status` is not available in this build yet",
+    ))
 }
 
 /// `billfleet prolong`.
 pub async fn prolong(_args: &ProlongArgs) -> CmdResult {
-    Err(CmdError::bad_input("`prolong` is not available in this build yet"))
+    Err(CmdError::bad_input(
+        "`prolong` is not available in this build yet",
+    ))
 }
 
 /// `billfleet edit|suspend|resume|destroy`.
 pub async fn act(action: FleetAction, _args: &MutateArgs) -> CmdResult {
-    Err(CmdError::bad_input(format!("`{action:?}` is not available in this build yet")))
+    Err(CmdError::bad_input(format!(
+        "`{action:?}` is not available in this build yet"
+    )))
 }

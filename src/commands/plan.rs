@@ -32,8 +32,15 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     let mut unit_prices = Vec::new();
     let mut total: Option<Money> = Some(Money::default());
     for group in manifest.groups() {
-        let count = orders.iter().find(|(g, _)| **g == *group.name).map_or(0, |(_, n)| *n);
-        let price = if count == 0 { None } else { quote_group(conn, manifest, group).await };
+        let count = orders
+            .iter()
+            .find(|(g, _)| **g == *group.name)
+            .map_or(0, |(_, n)| *n);
+        let price = if count == 0 {
+            None
+        } else {
+            quote_group(conn, manifest, group).await
+        };
         total = match (&price, total, count) {
             (_, None, _) => None,
             (_, Some(t), 0) => Some(t),
@@ -44,7 +51,11 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     }
     plan.cost = total.map(|t| with_currency(t, &account.balance));
     plan.balance = Some(account.balance);
-    Ok(Survey { plan, services, unit_prices })
+    Ok(Survey {
+        plan,
+        services,
+        unit_prices,
+    })
 }
 
 /// The billing's price for one server of `group`, or `None` (logged) when it gives none.
@@ -58,7 +69,10 @@ async fn quote_group(
     match conn.client.quote(&call.func, &params).await {
         Ok(quote) if quote.total.is_some() => quote.total,
         Ok(_) => {
-            tracing::warn!("the billing's order preview for group `{}` states no price", group.name);
+            tracing::warn!(
+                "the billing's order preview for group `{}` states no price",
+                group.name
+            );
             None
         }
         Err(e) => {
@@ -70,7 +84,11 @@ async fn quote_group(
 
 /// A total with no currency of its own takes the balance's.
 fn with_currency(total: Money, balance: &Money) -> Money {
-    if total.currency.is_empty() { Money::new(total.cents, balance.currency.clone()) } else { total }
+    if total.currency.is_empty() {
+        Money::new(total.cents, balance.currency.clone())
+    } else {
+        total
+    }
 }
 
 /// `billfleet plan`.

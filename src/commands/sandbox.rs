@@ -5,5 +5,7 @@ use crate::cli::SandboxArgs;
 
 /// `billfleet sandbox`.
 pub async fn run(_args: &SandboxArgs) -> CmdResult {
-    Err(CmdError::bad_input("`sandbox` is not available in this build yet"))
+    Err(CmdError::bad_input(
+        "`sandbox` is not available in this build yet",
+    ))
 }

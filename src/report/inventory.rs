@@ -44,7 +44,15 @@ struct HostVars<'a> {
 
 /// Ansible group names may not hold `-` or `.`: they become `_`.
 fn ansible_group(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Renders the inventory as YAML text.
@@ -54,20 +62,35 @@ pub fn render(hosts: &[InventoryHost]) -> Result<String, io::Error> {
         let name = host.domain.as_deref().unwrap_or(&host.key);
         children
             .entry(ansible_group(&host.group))
-            .or_insert_with(|| Hosts { hosts: BTreeMap::new() })
+            .or_insert_with(|| Hosts {
+                hosts: BTreeMap::new(),
+            })
             .hosts
-            .insert(name, HostVars { ansible_host: &host.ip, billfleet_key: &host.key });
+            .insert(
+                name,
+                HostVars {
+                    ansible_host: &host.ip,
+                    billfleet_key: &host.key,
+                },
+            );
     }
-    serde_norway::to_string(&Inventory { all: All { children } }).map_err(io::Error::other)
+    serde_norway::to_string(&Inventory {
+        all: All { children },
+    })
+    .map_err(io::Error::other)
 }
 
 /// Writes the inventory to `path` atomically (temporary file + rename).
 pub fn write(path: &Path, hosts: &[InventoryHost]) -> Result<(), io::Error> {
     let text = render(hosts)?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     let tmp = dir.join(format!(
         ".{}.tmp",
-        path.file_name().map_or_else(|| "inventory".into(), |n| n.to_string_lossy())
+        path.file_name()
+            .map_or_else(|| "inventory".into(), |n| n.to_string_lossy())
     ));
     std::fs::write(&tmp, text)?;
     std::fs::rename(&tmp, path)
@@ -86,7 +109,12 @@ mod tests {
                 domain: Some("web-001.example.com".into()),
                 ip: "203.0.113.10".into(),
             },
-            InventoryHost { group: "db-main".into(), key: "db-main-1".into(), domain: None, ip: "203.0.113.11".into() },
+            InventoryHost {
+                group: "db-main".into(),
+                key: "db-main-1".into(),
+                domain: None,
+                ip: "203.0.113.11".into(),
+            },
         ];
         let text = render(&hosts).unwrap();
         let value: serde_norway::Value = serde_norway::from_str(&text).unwrap();

@@ -171,10 +171,7 @@ const BLOCK_FOR: Duration = Duration::from_secs(20);
 /// Checks a password, counting failures: the fifth failure in a row blocks the user for 20 s.
 fn check_password(core: &mut Core, user: &str, password: &str) -> Result<(), ApiError> {
     let now = Instant::now();
-    let fails = core
-        .logins
-        .entry(user.to_owned())
-        .or_default();
+    let fails = core.logins.entry(user.to_owned()).or_default();
     if let Some(until) = fails.blocked_until {
         if now < until {
             return Err(ApiError::new(
