@@ -120,7 +120,7 @@ impl Allocator {
 }
 
 /// The service lists of a run, shared by every reconcile: a look-up reuses a list only when
-/// that list was asked for after the call being checked was sent (so a reconcile never misses
+/// that list was asked for after the answer (or failure) of the call being checked (so a reconcile never misses
 /// an order that did land), and concurrent look-ups share one list call.
 pub(super) struct ServiceLists {
     client: BillingClient,
@@ -184,7 +184,7 @@ pub(super) struct Slot {
     pub call: OrderCall,
     // std mutexes: only read or replaced, never held across an await.
     domain: Mutex<Option<String>>,
-    sent_at: Mutex<Option<Instant>>,
+    answered_at: Mutex<Option<Instant>>,
     calls: AtomicU32,
 }
 
@@ -205,7 +205,7 @@ impl Slot {
             item_type,
             call,
             domain: Mutex::new(domain),
-            sent_at: Mutex::new(None),
+            answered_at: Mutex::new(None),
             calls: AtomicU32::new(0),
         }
     }
@@ -232,8 +232,8 @@ impl Slot {
         self.call.get("remoteid")
     }
 
-    fn sent_at(&self) -> Instant {
-        self.sent_at
+    fn answered_at(&self) -> Instant {
+        self.answered_at
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .unwrap_or_else(Instant::now)
@@ -278,10 +278,12 @@ impl OrderJob {
             .journal
             .record_intent(&slot.key, shown, &call.func, number)
             .map_err(SendError::Journal)?;
-        *slot.sent_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         slot.calls.fetch_add(1, Ordering::Relaxed);
         let params: Vec<(&str, &str)> = call.params().collect();
-        match self.ctx.client.order(&call.func, &params).await {
+        let answer = self.ctx.client.order(&call.func, &params).await;
+        // Only a list asked for after this point can show what the call did.
+        *slot.answered_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+        match answer {
             Ok(ack) => Ok(Placed {
                 service_id: ack.service_id,
             }),
@@ -363,7 +365,7 @@ impl Job for OrderJob {
         let services = self
             .ctx
             .lists
-            .since(&slot.item_type, slot.sent_at())
+            .since(&slot.item_type, slot.answered_at())
             .await?;
         let domain = slot.domain();
         let Some(found) = find_live(&services, slot.remoteid(), domain.as_deref()) else {
