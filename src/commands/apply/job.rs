@@ -125,8 +125,11 @@ impl Allocator {
 pub(super) struct ServiceLists {
     client: BillingClient,
     // A tokio mutex: held across the list call, so concurrent reconciles wait for one list.
-    cache: tokio::sync::Mutex<HashMap<String, (Instant, Arc<Vec<Service>>)>>,
+    cache: tokio::sync::Mutex<HashMap<String, Listed>>,
 }
+
+/// A list of one item type and when it was asked for.
+type Listed = (Instant, Arc<Vec<Service>>);
 
 impl ServiceLists {
     /// Lists through `client`.

@@ -14,7 +14,7 @@ use crate::plan::{self, OrderCall, PlannedServer};
 use crate::report::{ReportRow, RowOutcome};
 
 use super::job::{Ctx, Placed, Slot};
-use super::survey::{Decision, Survey, by_id, decide};
+use super::survey::{Decision, Survey, decide};
 
 /// One declared server through the run.
 pub(super) struct Entry {
@@ -79,6 +79,11 @@ pub(super) fn entries(
             call.get("remoteid").is_some()
         })
         .collect();
+    let by_id: HashMap<&str, &Service> = survey
+        .services
+        .iter()
+        .map(|(_, s)| (s.id.as_str(), s))
+        .collect();
     let mut entries = Vec::with_capacity(survey.plan.servers.len());
     for server in &survey.plan.servers {
         let mut entry = Entry {
@@ -102,7 +107,7 @@ pub(super) fn entries(
             Decision::Exists { service_id, domain } => {
                 entry.row.outcome = RowOutcome::Exists;
                 entry.set_domain(domain);
-                if let Some(service) = by_id(&survey.services, &service_id) {
+                if let Some(service) = by_id.get(service_id.as_str()) {
                     entry.observe(service);
                 }
                 entry.row.service_id = Some(service_id);

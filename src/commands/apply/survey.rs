@@ -12,8 +12,6 @@ use crate::manifest::{Group, Manifest};
 use crate::money::Money;
 use crate::plan::{self, Action, Plan, PlannedServer};
 
-use super::job::find_live;
-
 /// Retries of read calls (lists, whoami, previews) that failed transiently.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct ReadRetry {
@@ -201,13 +199,16 @@ fn moved_service<'a>(
     if journal_domain.is_empty() || journal_domain.eq_ignore_ascii_case(declared) {
         return None;
     }
-    let same_type: Vec<Service> = services
+    services
         .iter()
         .filter(|(kind, _)| *kind == *server.item_type)
-        .map(|(_, s)| s.clone())
-        .collect();
-    let found = find_live(&same_type, None, Some(journal_domain))?;
-    services.iter().map(|(_, s)| s).find(|s| s.id == found.id)
+        .map(|(_, s)| s)
+        .find(|s| {
+            super::job::is_live(s)
+                && s.domain
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(journal_domain))
+        })
 }
 
 /// Every domain a moved server must not take: live services, declared servers, and every
@@ -249,9 +250,4 @@ pub(super) fn group_ranges(
             (g.name.clone(), pattern, g.seqs().end)
         })
         .collect()
-}
-
-/// The status and IP of a listed service by id.
-pub(super) fn by_id<'a>(services: &'a [(String, Service)], id: &str) -> Option<&'a Service> {
-    services.iter().map(|(_, s)| s).find(|s| s.id == id)
 }

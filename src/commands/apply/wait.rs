@@ -2,17 +2,17 @@
 //! poll until every server is active with an address. One list call per item type per poll
 //! for the whole fleet, with the polls backing off from 1 s to 15 s.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 use std::time::Duration;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, BillingClient};
+use crate::api::{ApiError, BillingClient, Service};
 use crate::report::inventory::{self, InventoryHost};
 
-use super::job::find_live;
+use super::job::is_live;
 use super::rows::Entry;
 use super::survey::ReadRetry;
 
@@ -35,28 +35,63 @@ pub(super) async fn refresh(
         .collect();
     for kind in kinds {
         let services = retry.run(|| client.list_services(&kind)).await?;
+        let index = ListIndex::new(&services);
         for entry in entries
             .iter_mut()
             .filter(|e| which(e) && e.item_type == kind)
         {
-            let by_id = entry
-                .row
-                .service_id
-                .as_deref()
-                .and_then(|id| services.iter().find(|s| s.id == id));
-            let found = by_id.or_else(|| {
-                find_live(
-                    &services,
-                    entry.row.remoteid.as_deref(),
-                    Some(&entry.row.domain),
-                )
-            });
-            if let Some(service) = found {
+            if let Some(service) = index.find(entry) {
                 entry.observe(service);
             }
         }
     }
     Ok(())
+}
+
+/// A listed fleet indexed by id, and its live services by remoteid and domain (the first
+/// one listed wins), so that matching a large fleet stays linear.
+struct ListIndex<'a> {
+    by_id: HashMap<&'a str, &'a Service>,
+    by_remoteid: HashMap<&'a str, &'a Service>,
+    by_domain: HashMap<String, &'a Service>,
+}
+
+impl<'a> ListIndex<'a> {
+    fn new(services: &'a [Service]) -> Self {
+        let mut index = Self {
+            by_id: HashMap::with_capacity(services.len()),
+            by_remoteid: HashMap::new(),
+            by_domain: HashMap::new(),
+        };
+        for s in services {
+            index.by_id.entry(s.id.as_str()).or_insert(s);
+            if !is_live(s) {
+                continue;
+            }
+            if let Some(r) = s.remoteid.as_deref().filter(|r| !r.is_empty()) {
+                index.by_remoteid.entry(r).or_insert(s);
+            }
+            if let Some(d) = s.domain.as_deref().filter(|d| !d.is_empty()) {
+                index.by_domain.entry(d.to_ascii_lowercase()).or_insert(s);
+            }
+        }
+        index
+    }
+
+    /// The service of `entry`: by its service id, else by remoteid, else by exact domain.
+    fn find(&self, entry: &Entry) -> Option<&'a Service> {
+        let row = &entry.row;
+        row.service_id
+            .as_deref()
+            .and_then(|id| self.by_id.get(id))
+            .or_else(|| {
+                row.remoteid
+                    .as_deref()
+                    .and_then(|r| self.by_remoteid.get(r))
+            })
+            .or_else(|| self.by_domain.get(&row.domain.to_ascii_lowercase()))
+            .copied()
+    }
 }
 
 /// Polls until every entry `which` selects is active with an address, `timeout` has passed,
