@@ -495,3 +495,58 @@ async fn quickstart_in_the_sandbox() {
     assert_eq!(json["summary"]["exists"], 5);
     assert_eq!(json["summary"]["order"], 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_stops_dispatching_writes_the_report_and_the_rerun_finishes() {
+    let sim = harness::sim(SimConfig {
+        faults: Faults {
+            latency: Duration::from_millis(40),
+            ..Faults::default()
+        },
+        ..sim_config(SimDialect::Bm5)
+    })
+    .await;
+    let exec = "  concurrency: 2\n  rate: 20\n";
+    let bf = apply(
+        Billfleet::new().manifest("web.yaml", &manifest("bm5", 40, exec)),
+        &sim,
+    );
+    let mut child = bf.spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while live(&sim.sim).len() < 4 {
+        assert!(tokio::time::Instant::now() < deadline, "no orders landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = child.id().unwrap().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(status.code(), Some(3));
+    let rows = harness::read_report(&bf.path("web.results.csv"));
+    let ordered = rows
+        .iter()
+        .filter(|r| r.outcome == RowOutcome::Ordered)
+        .count();
+    let skipped = rows
+        .iter()
+        .filter(|r| r.outcome == RowOutcome::Skipped)
+        .count();
+    assert_eq!(ordered + skipped, 40, "{rows:?}");
+    assert!(skipped > 0 && ordered >= 4);
+    assert_eq!(
+        live(&sim.sim).len(),
+        ordered,
+        "calls in flight finished and were reported"
+    );
+
+    bf.run().await.code(0);
+    let services = live(&sim.sim);
+    assert_eq!(services.len(), 40);
+    assert_unique(&services);
+}

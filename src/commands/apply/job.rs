@@ -410,3 +410,98 @@ pub(super) fn classify_api(e: &ApiError) -> ErrorClass {
         ErrorClass::Permanent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(id: &str, domain: &str, remoteid: Option<&str>, status: u8) -> Service {
+        Service {
+            id: id.into(),
+            domain: Some(domain.into()),
+            remoteid: remoteid.map(Into::into),
+            status,
+            ..Service::default()
+        }
+    }
+
+    #[test]
+    fn moves_skip_used_and_handed_out_domains() {
+        let pattern = DomainPattern::parse("web-{seq:03}.example.com").ok();
+        let fixed = DomainPattern::parse("one.example.com").ok();
+        let used = HashSet::from(["web-011.example.com".to_owned()]);
+        let alloc = Allocator::new(
+            vec![("web".into(), pattern, 10), ("one".into(), fixed, 2)],
+            used,
+        );
+        let got: Vec<_> = (0..3).map(|_| alloc.next_domain(0)).collect();
+        assert_eq!(
+            got,
+            [
+                Some("web-010.example.com".to_owned()),
+                Some("web-012.example.com".to_owned()),
+                Some("web-013.example.com".to_owned())
+            ]
+        );
+        assert_eq!(
+            alloc.next_domain(1),
+            None,
+            "a pattern without {{seq}} cannot move"
+        );
+        assert_eq!(alloc.next_domain(7), None);
+    }
+
+    #[test]
+    fn live_services_match_by_remoteid_then_domain() {
+        let services = [
+            service("1", "a.example.com", Some("web-1"), 4),
+            service("2", "A.example.com", None, 2),
+            service("3", "b.example.com", Some("web-2"), 5),
+        ];
+        let id = |r, d| find_live(&services, r, d).map(|s| s.id.as_str());
+        assert_eq!(id(Some("web-2"), Some("a.example.com")), Some("3"));
+        assert_eq!(
+            id(Some("web-1"), Some("a.example.com")),
+            Some("2"),
+            "deleted ones do not count"
+        );
+        assert_eq!(id(None, Some("c.example.com")), None);
+    }
+
+    #[test]
+    fn api_errors_map_to_executor_classes() {
+        let err = |kind, sent, write| ApiError::new(kind, "vds.order.param", sent, write);
+        let taken = ErrorKind::Exists {
+            object: "domain".into(),
+            value: None,
+        };
+        let after = Some(std::time::Duration::from_secs(1));
+        let cases = [
+            (
+                err(ErrorKind::InsufficientFunds, true, true),
+                ErrorClass::Fatal,
+            ),
+            (err(taken, true, true), ErrorClass::Permanent),
+            (err(ErrorKind::Timeout, true, true), ErrorClass::Unknown),
+            (err(ErrorKind::Transport, false, true), ErrorClass::Retry),
+            (
+                err(ErrorKind::Throttled { retry_after: after }, true, true),
+                ErrorClass::Throttle { after },
+            ),
+            (err(ErrorKind::Busy, true, true), ErrorClass::Retry),
+            (
+                err(
+                    ErrorKind::InvalidValue {
+                        object: "addon_10".into(),
+                    },
+                    true,
+                    true,
+                ),
+                ErrorClass::Permanent,
+            ),
+        ];
+        for (error, class) in cases {
+            assert_eq!(classify_api(&error), class, "{error}");
+        }
+    }
+}

@@ -312,3 +312,36 @@ pub(super) fn exit_code(entries: &[Entry], tally: &Tally, not_ready: usize) -> u
         exit::OK
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(count: usize, total: Option<i64>, from_balance: Option<i64>) -> Estimate {
+        let eur = |c| Money::new(c, "EUR");
+        Estimate {
+            count,
+            total: total.map(eur),
+            from_balance: from_balance.map(eur),
+        }
+    }
+
+    #[test]
+    fn budget_guard() {
+        let balance = Money::new(10_000, "EUR");
+        assert!(guard(&estimate(2, Some(5_000), Some(5_000)), Some(50.0), &balance).is_ok());
+        let over = guard(&estimate(2, Some(5_001), Some(5_001)), Some(50.0), &balance);
+        assert!(
+            over.unwrap_err()
+                .contains("50.01 EUR exceeds execution.max_spend 50")
+        );
+        let unknown = guard(&estimate(2, None, None), Some(50.0), &balance);
+        assert!(unknown.unwrap_err().contains("unknown"));
+        assert!(guard(&estimate(2, None, None), None, &balance).is_ok());
+        let poor = guard(&estimate(2, Some(10_001), Some(10_001)), None, &balance);
+        assert!(poor.unwrap_err().contains("exceeds the balance 100.00 EUR"));
+        // Orders left in the basket are not paid from the balance now.
+        assert!(guard(&estimate(2, Some(10_001), Some(0)), None, &balance).is_ok());
+        assert!(guard(&estimate(0, None, None), Some(0.0), &balance).is_ok());
+    }
+}
