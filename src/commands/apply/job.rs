@@ -3,17 +3,18 @@
 //! the next free sequence number (`on_collision: next`); an unknown outcome is looked up in
 //! the service list before anything is sent again.
 
-use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 
 use tokio::time::Instant;
 
-use crate::api::{ApiError, BillingClient, ErrorKind, Service};
+use crate::api::{ApiError, BillingClient, ErrorKind};
 use crate::executor::{ErrorClass, Job, Journal, JournalError, Recorded};
 use crate::manifest::OnCollision;
-use crate::manifest::pattern::DomainPattern;
 use crate::plan::OrderCall;
+
+use super::lists::{ServiceLists, find_live};
+use super::moves::Allocator;
 
 /// How often one server may move to another domain before it gives up.
 const MAX_MOVES: u32 = 1000;
@@ -42,121 +43,6 @@ pub(super) enum JobError {
         /// The group.
         group: String,
     },
-}
-
-/// A live service (ordered, active, suspended or processing).
-pub(super) fn is_live(service: &Service) -> bool {
-    matches!(service.status, 1 | 2 | 3 | 5)
-}
-
-/// The live service of `services` that is this server: by remoteid, else by exact domain.
-pub(super) fn find_live<'a>(
-    services: &'a [Service],
-    remoteid: Option<&str>,
-    domain: Option<&str>,
-) -> Option<&'a Service> {
-    let live = || services.iter().filter(|s| is_live(s));
-    remoteid
-        .and_then(|r| live().find(|s| s.remoteid.as_deref() == Some(r)))
-        .or_else(|| {
-            let domain = domain?;
-            live().find(|s| {
-                s.domain
-                    .as_deref()
-                    .is_some_and(|d| d.eq_ignore_ascii_case(domain))
-            })
-        })
-}
-
-/// Hands out the next free sequence numbers after each group's range, for servers whose
-/// domain is taken. Domains already used (by live services, declared servers, the journal
-/// or earlier moves) are skipped.
-pub(super) struct Allocator {
-    groups: Vec<GroupSeqs>,
-    // A std mutex: held only to check and insert, never across an await.
-    used: Mutex<HashSet<String>>,
-}
-
-struct GroupSeqs {
-    name: String,
-    pattern: Option<DomainPattern>,
-    next: AtomicU64,
-}
-
-impl Allocator {
-    /// Groups as `(name, pattern, first seq after the range)`, and the domains already used.
-    pub(super) fn new(
-        groups: Vec<(String, Option<DomainPattern>, u64)>,
-        used: HashSet<String>,
-    ) -> Self {
-        let groups = groups
-            .into_iter()
-            .map(|(name, pattern, next)| GroupSeqs {
-                name,
-                pattern: pattern.filter(DomainPattern::has_seq),
-                next: AtomicU64::new(next),
-            })
-            .collect();
-        Self {
-            groups,
-            used: Mutex::new(used),
-        }
-    }
-
-    /// The next free domain of group `index`, or `None` when its pattern cannot move.
-    pub(super) fn next_domain(&self, index: usize) -> Option<String> {
-        let group = self.groups.get(index)?;
-        let pattern = group.pattern.as_ref()?;
-        let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());
-        for _ in 0..MAX_MOVES * 10 {
-            let seq = group.next.fetch_add(1, Ordering::Relaxed);
-            let domain = pattern.expand(&group.name, seq);
-            if used.insert(domain.to_ascii_lowercase()) {
-                return Some(domain);
-            }
-        }
-        None
-    }
-}
-
-/// The service lists of a run, shared by every reconcile: a look-up reuses a list only when
-/// that list was asked for after the answer (or failure) of the call being checked (so a reconcile never misses
-/// an order that did land), and concurrent look-ups share one list call.
-pub(super) struct ServiceLists {
-    client: BillingClient,
-    // A tokio mutex: held across the list call, so concurrent reconciles wait for one list.
-    cache: tokio::sync::Mutex<HashMap<String, Listed>>,
-}
-
-/// A list of one item type and when it was asked for.
-type Listed = (Instant, Arc<Vec<Service>>);
-
-impl ServiceLists {
-    /// Lists through `client`.
-    pub(super) fn new(client: BillingClient) -> Self {
-        Self {
-            client,
-            cache: tokio::sync::Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// The services of `item_type` as listed by a call made after `after`.
-    pub(super) async fn since(
-        &self,
-        item_type: &str,
-        after: Instant,
-    ) -> Result<Arc<Vec<Service>>, ApiError> {
-        let mut cache = self.cache.lock().await;
-        if let Some((asked, services)) = cache.get(item_type)
-            && *asked >= after
-        {
-            return Ok(Arc::clone(services));
-        }
-        let asked = Instant::now();
-        let services = Arc::new(self.client.list_services(item_type).await?);
-        cache.insert(item_type.to_owned(), (asked, Arc::clone(&services)));
-        Ok(services)
-    }
 }
 
 /// What every order job of a run shares.
@@ -414,59 +300,6 @@ pub(super) fn classify_api(e: &ApiError) -> ErrorClass {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn service(id: &str, domain: &str, remoteid: Option<&str>, status: u8) -> Service {
-        Service {
-            id: id.into(),
-            domain: Some(domain.into()),
-            remoteid: remoteid.map(Into::into),
-            status,
-            ..Service::default()
-        }
-    }
-
-    #[test]
-    fn moves_skip_used_and_handed_out_domains() {
-        let pattern = DomainPattern::parse("web-{seq:03}.example.com").ok();
-        let fixed = DomainPattern::parse("one.example.com").ok();
-        let used = HashSet::from(["web-011.example.com".to_owned()]);
-        let alloc = Allocator::new(
-            vec![("web".into(), pattern, 10), ("one".into(), fixed, 2)],
-            used,
-        );
-        let got: Vec<_> = (0..3).map(|_| alloc.next_domain(0)).collect();
-        assert_eq!(
-            got,
-            [
-                Some("web-010.example.com".to_owned()),
-                Some("web-012.example.com".to_owned()),
-                Some("web-013.example.com".to_owned())
-            ]
-        );
-        assert_eq!(
-            alloc.next_domain(1),
-            None,
-            "a pattern without {{seq}} cannot move"
-        );
-        assert_eq!(alloc.next_domain(7), None);
-    }
-
-    #[test]
-    fn live_services_match_by_remoteid_then_domain() {
-        let services = [
-            service("1", "a.example.com", Some("web-1"), 4),
-            service("2", "A.example.com", None, 2),
-            service("3", "b.example.com", Some("web-2"), 5),
-        ];
-        let id = |r, d| find_live(&services, r, d).map(|s| s.id.as_str());
-        assert_eq!(id(Some("web-2"), Some("a.example.com")), Some("3"));
-        assert_eq!(
-            id(Some("web-1"), Some("a.example.com")),
-            Some("2"),
-            "deleted ones do not count"
-        );
-        assert_eq!(id(None, Some("c.example.com")), None);
-    }
 
     #[test]
     fn api_errors_map_to_executor_classes() {

@@ -8,6 +8,8 @@
 //! the inventory and the summary.
 
 mod job;
+mod lists;
+mod moves;
 mod rows;
 mod survey;
 mod wait;
@@ -20,7 +22,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::job::{Allocator, Ctx, OrderJob, Placed, ServiceLists, Slot};
+use self::job::{Ctx, OrderJob, Placed, Slot};
+use self::lists::ServiceLists;
+use self::moves::Allocator;
 use self::rows::{Entry, Tally};
 use self::survey::ReadRetry;
 use super::confirm::{self, Decision};

@@ -204,7 +204,7 @@ fn moved_service<'a>(
         .filter(|(kind, _)| *kind == *server.item_type)
         .map(|(_, s)| s)
         .find(|s| {
-            super::job::is_live(s)
+            super::lists::is_live(s)
                 && s.domain
                     .as_deref()
                     .is_some_and(|d| d.eq_ignore_ascii_case(journal_domain))
@@ -217,7 +217,7 @@ pub(super) fn used_domains(survey: &Survey, replay: &Replay) -> HashSet<String> 
     let mut used: HashSet<String> = survey
         .services
         .iter()
-        .filter(|(_, s)| super::job::is_live(s))
+        .filter(|(_, s)| super::lists::is_live(s))
         .filter_map(|(_, s)| s.domain.as_deref())
         .map(str::to_ascii_lowercase)
         .collect();

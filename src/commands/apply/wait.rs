@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, BillingClient, Service};
 use crate::report::inventory::{self, InventoryHost};
 
-use super::job::is_live;
+use super::lists::is_live;
 use super::rows::Entry;
 use super::survey::ReadRetry;
 
