@@ -60,11 +60,11 @@ impl<'a> Index<'a> {
 }
 
 /// A service found by domain conflicts when its tariff or its (non-empty) remoteid differ.
+/// Service lists show the tariff by name, not id, in most installs: only an id is compared.
 fn conflicts(group: &Group, key: &str, service: &Existing) -> bool {
-    let other_pricelist = service
-        .pricelist
-        .as_deref()
-        .is_some_and(|p| !p.is_empty() && p != group.pricelist.as_str());
+    let other_pricelist = service.pricelist.as_deref().is_some_and(|p| {
+        !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p != group.pricelist.as_str()
+    });
     let other_remoteid = service
         .remoteid
         .as_deref()

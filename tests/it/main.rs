@@ -1,7 +1,9 @@
 //! billfleet's integration tests: one test crate, one module per area.
 
 mod api;
+mod apply;
 mod executor;
+mod harness;
 mod lifecycle;
 mod manifest;
 mod onboard;

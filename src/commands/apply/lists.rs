@@ -1,0 +1,105 @@
+//! Finding the fleet's servers in the billing's service lists, and the lists shared by every
+//! reconcile of a run.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::time::Instant;
+
+use crate::api::{ApiError, BillingClient, Service};
+
+/// A live service (ordered, active, suspended or processing).
+pub(super) fn is_live(service: &Service) -> bool {
+    matches!(service.status, 1 | 2 | 3 | 5)
+}
+
+/// The live service of `services` that is this server: by remoteid, else by exact domain.
+pub(super) fn find_live<'a>(
+    services: &'a [Service],
+    remoteid: Option<&str>,
+    domain: Option<&str>,
+) -> Option<&'a Service> {
+    let live = || services.iter().filter(|s| is_live(s));
+    remoteid
+        .and_then(|r| live().find(|s| s.remoteid.as_deref() == Some(r)))
+        .or_else(|| {
+            let domain = domain?;
+            live().find(|s| {
+                s.domain
+                    .as_deref()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(domain))
+            })
+        })
+}
+
+/// The service lists of a run, shared by every reconcile: a look-up reuses a list only when
+/// that list was asked for after the answer (or failure) of the call being checked (so a reconcile never misses
+/// an order that did land), and concurrent look-ups share one list call.
+pub(super) struct ServiceLists {
+    client: BillingClient,
+    // A tokio mutex: held across the list call, so concurrent reconciles wait for one list.
+    cache: tokio::sync::Mutex<HashMap<String, Listed>>,
+}
+
+/// A list of one item type and when it was asked for.
+type Listed = (Instant, Arc<Vec<Service>>);
+
+impl ServiceLists {
+    /// Lists through `client`.
+    pub(super) fn new(client: BillingClient) -> Self {
+        Self {
+            client,
+            cache: tokio::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The services of `item_type` as listed by a call made after `after`.
+    pub(super) async fn since(
+        &self,
+        item_type: &str,
+        after: Instant,
+    ) -> Result<Arc<Vec<Service>>, ApiError> {
+        let mut cache = self.cache.lock().await;
+        if let Some((asked, services)) = cache.get(item_type)
+            && *asked >= after
+        {
+            return Ok(Arc::clone(services));
+        }
+        let asked = Instant::now();
+        let services = Arc::new(self.client.list_services(item_type).await?);
+        cache.insert(item_type.to_owned(), (asked, Arc::clone(&services)));
+        Ok(services)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service(id: &str, domain: &str, remoteid: Option<&str>, status: u8) -> Service {
+        Service {
+            id: id.into(),
+            domain: Some(domain.into()),
+            remoteid: remoteid.map(Into::into),
+            status,
+            ..Service::default()
+        }
+    }
+
+    #[test]
+    fn live_services_match_by_remoteid_then_domain() {
+        let services = [
+            service("1", "a.example.com", Some("web-1"), 4),
+            service("2", "A.example.com", None, 2),
+            service("3", "b.example.com", Some("web-2"), 5),
+        ];
+        let id = |r, d| find_live(&services, r, d).map(|s| s.id.as_str());
+        assert_eq!(id(Some("web-2"), Some("a.example.com")), Some("3"));
+        assert_eq!(
+            id(Some("web-1"), Some("a.example.com")),
+            Some("2"),
+            "deleted ones do not count"
+        );
+        assert_eq!(id(None, Some("c.example.com")), None);
+    }
+}

@@ -1,0 +1,380 @@
+//! `billfleet apply`: reconcile, price, confirm, then order every missing server.
+//!
+//! The steps: load and validate the manifest; refuse without `--yes` off a terminal; take the
+//! apply lock and open the journal; log in, list, plan and price ([`survey`]); decide each
+//! server, taking the journal of earlier runs into account ([`rows`]); the budget guard and
+//! the confirmation; the orders through the executor ([`job`]), a canary batch first when
+//! asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the CSV report,
+//! the inventory and the summary.
+
+mod job;
+mod lists;
+mod moves;
+mod rows;
+mod survey;
+mod wait;
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+use self::job::{Ctx, OrderJob, Placed, Slot};
+use self::lists::ServiceLists;
+use self::moves::Allocator;
+use self::rows::{Entry, Tally};
+use self::survey::ReadRetry;
+use super::confirm::{self, Decision};
+use super::connect::{Connection, Pace, connect};
+use super::{CmdError, CmdResult};
+use crate::cli::ApplyArgs;
+use crate::executor::{self, ApplyLock, Backoff, Interrupt, JobResult, Journal, Policy, Replay};
+use crate::exit;
+use crate::manifest::Manifest;
+use crate::money::Money;
+use crate::pace::Pacer;
+use crate::report::{self, ReportRow, RowOutcome, Summary, Ui};
+
+/// The run's settings after the command line's overrides.
+struct Settings {
+    pace: Pace,
+    policy: Policy,
+    retry: ReadRetry,
+    report: PathBuf,
+    canary: Option<usize>,
+    wait_timeout: Duration,
+}
+
+impl Settings {
+    /// Combines the manifest's `execution` with the flags; refuses values that make no sense.
+    fn new(args: &ApplyArgs, manifest: &Manifest) -> Result<Self, CmdError> {
+        let execution = &manifest.execution;
+        let flags = &args.confirm;
+        if let Some(rate) = flags.rate
+            && !(rate.is_finite() && rate > 0.0)
+        {
+            return Err(CmdError::bad_input("--rate must be a number above 0"));
+        }
+        let concurrency = match flags.concurrency {
+            Some(0) => return Err(CmdError::bad_input("--concurrency must be at least 1")),
+            Some(n) => n as usize,
+            None => usize::try_from(execution.concurrency).unwrap_or(1).max(1),
+        };
+        if args.canary == Some(0) {
+            return Err(CmdError::bad_input("--canary must be at least 1"));
+        }
+        if args.max_failures == Some(0) {
+            return Err(CmdError::bad_input("--max-failures must be at least 1"));
+        }
+        let retries = u32::try_from(execution.retries).unwrap_or(0);
+        let backoff = Backoff {
+            base: Duration::from_secs(1),
+            cap: Duration::from_secs(30),
+        };
+        let report = flags.report.clone().unwrap_or_else(|| {
+            let stem = args
+                .manifest
+                .file_stem()
+                .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
+            args.manifest.with_file_name(format!("{stem}.results.csv"))
+        });
+        Ok(Self {
+            pace: Pace::from_execution(execution, flags.rate),
+            policy: Policy {
+                concurrency,
+                retries,
+                backoff,
+                max_failures: args.max_failures,
+            },
+            retry: ReadRetry { retries, backoff },
+            report,
+            canary: args.canary.map(|n| n as usize),
+            wait_timeout: Duration::from_secs(args.wait_timeout),
+        })
+    }
+}
+
+/// `billfleet apply`.
+pub async fn run(args: &ApplyArgs) -> CmdResult {
+    let loaded = crate::manifest::load_file(&args.manifest)?;
+    let settings = Settings::new(args, &loaded.manifest)?;
+    confirm::require_yes_or_terminal(args.confirm.yes, "apply").map_err(CmdError::bad_input)?;
+    let _lock =
+        ApplyLock::acquire(&args.manifest).map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let (journal, replay) = Journal::open(&Journal::path_for(&args.manifest))
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    if replay.skipped_lines > 0 {
+        tracing::warn!(
+            "the journal {} has {} unreadable lines; they are ignored",
+            journal.path().display(),
+            replay.skipped_lines
+        );
+    }
+    let interrupt = Interrupt::install();
+    let apply = Apply {
+        args,
+        manifest: &loaded.manifest,
+        settings,
+        interrupt: &interrupt,
+    };
+    tokio::select! {
+        biased;
+        () = interrupt.abort.cancelled() => {
+            report::eprint_line("quit at once: no report written; rerun the same command to \
+                                 pick up where it left off");
+            Ok(exit::ABORTED)
+        }
+        code = apply.run(journal, replay) => code,
+    }
+}
+
+/// One apply run.
+struct Apply<'a> {
+    args: &'a ApplyArgs,
+    manifest: &'a Manifest,
+    settings: Settings,
+    interrupt: &'a Interrupt,
+}
+
+impl Apply<'_> {
+    async fn run(&self, journal: Journal, replay: Replay) -> CmdResult {
+        let started = Instant::now();
+        let manifest = self.manifest;
+        let conn = connect(
+            &manifest.billing,
+            &self.args.billing,
+            Some(&self.args.manifest),
+            self.settings.pace,
+        )
+        .await?;
+        let survey = survey::survey(&conn, manifest, self.settings.retry).await?;
+        let allocator = Allocator::new(
+            survey::group_ranges(manifest),
+            survey::used_domains(&survey, &replay),
+        );
+        let ctx = Arc::new(Ctx {
+            client: conn.client.clone(),
+            journal,
+            on_collision: manifest.execution.on_collision,
+            allocator,
+            lists: ServiceLists::new(conn.client.clone()),
+        });
+        let mut entries = rows::entries(manifest, &survey, &replay, &ctx);
+        drop(replay);
+        self.authorize(&entries, &survey)?;
+        let mut tally = Tally::default();
+        self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
+            .await;
+        let not_ready = self.observe(&conn, &mut entries, &tally).await;
+        let rows = self.write_report(&entries)?;
+        Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls()).print();
+        if let Some(sandbox) = conn.sandbox
+            && let Err(e) = sandbox.stop().await
+        {
+            tracing::warn!("the sandbox simulator did not stop cleanly: {e}");
+        }
+        if let Some(reason) = &tally.stopped {
+            report::eprint_line(&format!(
+                "stopped early: {reason}; rerun the same command to finish (the journal keeps \
+                 it safe)"
+            ));
+        }
+        Ok(rows::exit_code(&entries, &tally, not_ready))
+    }
+
+    /// The budget guard, then the confirmation. On a refusal the report still lists every
+    /// server (nothing ordered).
+    fn authorize(&self, entries: &[Entry], survey: &survey::Survey) -> Result<(), CmdError> {
+        let estimate = rows::estimate(self.manifest, entries, &survey.unit_prices);
+        let balance = &survey.balance;
+        if let Err(why) = rows::guard(&estimate, self.manifest.execution.max_spend, balance) {
+            self.write_report(entries)?;
+            return Err(CmdError::aborted(why));
+        }
+        if estimate.count == 0 {
+            return Ok(());
+        }
+        let question = format!(
+            "Order {} servers for ~{} (balance {})?",
+            estimate.count,
+            estimate
+                .total
+                .as_ref()
+                .map_or_else(|| "an unknown cost".to_owned(), money),
+            money(balance)
+        );
+        if confirm::confirm(self.args.confirm.yes, &question) == Decision::Declined {
+            self.write_report(entries)?;
+            return Err(CmdError::aborted("declined; nothing was ordered"));
+        }
+        Ok(())
+    }
+
+    /// The orders: the canary batch first when asked, then the rest.
+    async fn order(
+        &self,
+        ctx: &Arc<Ctx>,
+        entries: &mut [Entry],
+        prices: &[Option<Money>],
+        tally: &mut Tally,
+    ) {
+        let slots: Vec<Arc<Slot>> = entries.iter().filter_map(|e| e.slot.clone()).collect();
+        let index: HashMap<String, usize> = entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.slot.is_some())
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
+        let split = self.settings.canary.map_or(0, |n| n.min(slots.len()));
+        let (canary, bulk) = slots.split_at(split);
+        if !canary.is_empty() {
+            tracing::info!("canary: ordering {} servers first", canary.len());
+            let results = self.execute(ctx, canary, "canary").await;
+            rows::record(entries, &index, results, prices, tally);
+            if tally.stopped.is_none() {
+                self.check_canary(ctx, entries, canary, tally).await;
+            }
+        }
+        if tally.stopped.is_none() && !bulk.is_empty() && !self.interrupt.stop.is_cancelled() {
+            let results = self.execute(ctx, bulk, "apply").await;
+            rows::record(entries, &index, results, prices, tally);
+        }
+        if self.interrupt.stop.is_cancelled() {
+            tally
+                .stopped
+                .get_or_insert_with(|| "interrupted".to_owned());
+        }
+    }
+
+    /// One executor run over `slots`, its events shown by the progress display.
+    async fn execute(
+        &self,
+        ctx: &Arc<Ctx>,
+        slots: &[Arc<Slot>],
+        label: &str,
+    ) -> Vec<JobResult<Placed>> {
+        let jobs: Vec<OrderJob> = slots
+            .iter()
+            .map(|slot| OrderJob {
+                slot: Arc::clone(slot),
+                ctx: Arc::clone(ctx),
+            })
+            .collect();
+        let (events, received) = mpsc::unbounded_channel();
+        let ui = Ui::new(jobs.len(), label).with_in_flight(Arc::clone(&self.interrupt.in_flight));
+        let shown = tokio::spawn(ui.run(received));
+        // The client paces every request itself; the executor's own pacer only carries the
+        // cool-downs of throttled answers to every worker.
+        let pacer = Arc::new(Pacer::unlimited());
+        let stop = self.interrupt.stop.clone();
+        let results = executor::run(jobs, &self.settings.policy, pacer, events, stop).await;
+        // The display ends when the executor drops its sender; its counters are not needed.
+        let _ = shown.await;
+        results
+    }
+
+    /// Every canary server must be ordered and become active before the rest is ordered.
+    async fn check_canary(
+        &self,
+        ctx: &Ctx,
+        entries: &mut [Entry],
+        canary: &[Arc<Slot>],
+        tally: &mut Tally,
+    ) {
+        let keys: HashSet<&str> = canary.iter().map(|s| s.key.as_str()).collect();
+        let in_canary = |e: &Entry| keys.contains(e.key.as_str());
+        if let Some(bad) = entries
+            .iter()
+            .find(|e| in_canary(e) && e.row.outcome != RowOutcome::Ordered)
+        {
+            let why = bad.row.error.as_deref().unwrap_or("not ordered");
+            tally.stopped = Some(format!(
+                "canary server {} failed ({why}); the rest were not ordered",
+                bad.key
+            ));
+            return;
+        }
+        let timeout = self.settings.wait_timeout;
+        let waited = wait::until_active(
+            &ctx.client,
+            self.settings.retry,
+            entries,
+            &in_canary,
+            timeout,
+            &self.interrupt.stop,
+        )
+        .await;
+        match waited {
+            Ok(0) => tracing::info!("canary: {} servers active; ordering the rest", keys.len()),
+            Ok(n) => {
+                tally.stopped = Some(format!(
+                    "{n} canary servers were not active within {}s; the rest were not ordered",
+                    timeout.as_secs()
+                ));
+            }
+            Err(e) => {
+                tally.stopped = Some(format!(
+                    "cannot check the canary servers ({e}); the rest were not ordered"
+                ));
+            }
+        }
+    }
+
+    /// The fleet as listed after ordering; with `--wait`, until it is active (and the
+    /// inventory). Returns how many servers did not become active in time.
+    async fn observe(&self, conn: &Connection, entries: &mut [Entry], tally: &Tally) -> usize {
+        let retry = self.settings.retry;
+        let present = |e: &Entry| e.is_present();
+        if !self.args.wait || tally.stopped.is_some() {
+            let ordered = |e: &Entry| e.row.outcome == RowOutcome::Ordered;
+            if entries.iter().any(ordered)
+                && let Err(e) = wait::refresh(&conn.client, retry, entries, &ordered).await
+            {
+                tracing::warn!("cannot read the service list after ordering: {e}");
+            }
+            return 0;
+        }
+        let timeout = self.settings.wait_timeout;
+        let stop = &self.interrupt.stop;
+        let waited =
+            wait::until_active(&conn.client, retry, entries, &present, timeout, stop).await;
+        let not_ready = waited.unwrap_or_else(|e| {
+            tracing::warn!("cannot read the service list while waiting: {e}");
+            entries
+                .iter()
+                .filter(|e| present(e) && !e.is_ready())
+                .count()
+        });
+        if not_ready > 0 {
+            tracing::warn!(
+                "{not_ready} servers were not active with an address within {}s",
+                timeout.as_secs()
+            );
+        }
+        if let Some(path) = &self.args.inventory {
+            match wait::write_inventory(path, entries) {
+                Ok(n) => tracing::info!("inventory of {n} servers written to {}", path.display()),
+                Err(e) => tracing::warn!("cannot write the inventory {}: {e}", path.display()),
+            }
+        }
+        not_ready
+    }
+
+    /// Writes the CSV report; returns its rows.
+    fn write_report(&self, entries: &[Entry]) -> Result<Vec<ReportRow>, CmdError> {
+        let rows: Vec<ReportRow> = entries.iter().map(|e| e.row.clone()).collect();
+        let path = &self.settings.report;
+        report::write_report(path, &rows).map_err(|e| CmdError::aborted(e.to_string()))?;
+        tracing::info!("report written to {}", path.display());
+        Ok(rows)
+    }
+}
+
+fn money(m: &Money) -> String {
+    format!("{} {}", m.amount(), m.currency)
+        .trim_end()
+        .to_owned()
+}

@@ -1,0 +1,347 @@
+//! The declared servers of a run as report rows: what each starts as (present, to order,
+//! in conflict), what the executor made of it, the estimate the budget guard checks, and the
+//! exit code the rows add up to.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use crate::api::Service;
+use crate::executor::{ErrorClass, JobResult, Outcome, Replay};
+use crate::exit;
+use crate::manifest::{Dialect, Group, Manifest, OnCollision, Payment};
+use crate::money::Money;
+use crate::plan::{self, OrderCall, PlannedServer};
+use crate::report::{ReportRow, RowOutcome};
+
+use super::job::{Ctx, Placed, Slot};
+use super::survey::{Decision, Survey, decide};
+
+/// One declared server through the run.
+pub(super) struct Entry {
+    /// Its report row, kept up to date.
+    pub row: ReportRow,
+    /// `<group>-<seq>`.
+    pub key: String,
+    /// Position of its group in the manifest.
+    pub group_index: usize,
+    /// The billing's item type.
+    pub item_type: String,
+    /// The domain the manifest declares.
+    pub declared: Option<String>,
+    /// Set when the server is to be ordered.
+    pub slot: Option<Arc<Slot>>,
+}
+
+impl Entry {
+    /// True once the billing shows the service active with an address.
+    pub(super) fn is_ready(&self) -> bool {
+        self.row.status.as_deref() == Some("2")
+            && self.row.ip.as_deref().is_some_and(|ip| !ip.is_empty())
+    }
+
+    /// True for servers that exist after the run (ordered now or before).
+    pub(super) fn is_present(&self) -> bool {
+        matches!(self.row.outcome, RowOutcome::Ordered | RowOutcome::Exists)
+    }
+
+    /// Takes the status, address and expiry of `service` into the row.
+    pub(super) fn observe(&mut self, service: &Service) {
+        if self.row.service_id.is_none() {
+            self.row.service_id = Some(service.id.clone());
+        }
+        self.row.status = Some(service.status.to_string());
+        self.row.ip = service.ip.clone().filter(|ip| !ip.is_empty());
+        self.row.expiredate = service.expiredate.clone();
+    }
+
+    fn set_domain(&mut self, domain: Option<String>) {
+        let domain = domain.or_else(|| self.declared.clone()).unwrap_or_default();
+        self.row.original_domain = match &self.declared {
+            Some(d) if !d.eq_ignore_ascii_case(&domain) => Some(d.clone()),
+            _ => None,
+        };
+        self.row.domain = domain;
+    }
+}
+
+/// The rows of every declared server, with a [`Slot`] for each one to order.
+pub(super) fn entries(
+    manifest: &Manifest,
+    survey: &Survey,
+    replay: &Replay,
+    ctx: &Ctx,
+) -> Vec<Entry> {
+    let groups: Vec<&Group> = manifest.groups().collect();
+    let sends_remoteid: Vec<bool> = groups
+        .iter()
+        .map(|g| {
+            let call = plan::order_call(manifest, g, g.seqs().start, None);
+            call.get("remoteid").is_some()
+        })
+        .collect();
+    let by_id: HashMap<&str, &Service> = survey
+        .services
+        .iter()
+        .map(|(_, s)| (s.id.as_str(), s))
+        .collect();
+    let mut entries = Vec::with_capacity(survey.plan.servers.len());
+    for server in &survey.plan.servers {
+        let mut entry = Entry {
+            row: ReportRow::new(&*server.group, server.seq, "", RowOutcome::Skipped),
+            key: server.key.clone(),
+            group_index: server.group_index,
+            item_type: server.item_type.to_string(),
+            declared: server.domain.clone(),
+            slot: None,
+        };
+        entry.set_domain(None);
+        if sends_remoteid.get(server.group_index) == Some(&true) {
+            entry.row.remoteid = Some(server.key.clone());
+        }
+        let call = match (&server.call, groups.get(server.group_index)) {
+            (Some(call), _) => call.clone(),
+            (None, Some(g)) => plan::order_call(manifest, g, server.seq, server.domain.as_deref()),
+            (None, None) => continue,
+        };
+        match decide(server, &survey.services, replay) {
+            Decision::Exists { service_id, domain } => {
+                entry.row.outcome = RowOutcome::Exists;
+                entry.set_domain(domain);
+                if let Some(service) = by_id.get(service_id.as_str()) {
+                    entry.observe(service);
+                }
+                entry.row.service_id = Some(service_id);
+            }
+            Decision::Order => entry.slot = Some(slot(server, call, server.domain.clone())),
+            Decision::Conflict { service_id } => {
+                conflict(&mut entry, server, call, ctx, &service_id)
+            }
+        }
+        entries.push(entry);
+    }
+    entries
+}
+
+fn slot(server: &PlannedServer, call: OrderCall, domain: Option<String>) -> Arc<Slot> {
+    Arc::new(Slot::new(
+        server.key.clone(),
+        server.group.to_string(),
+        server.group_index,
+        server.item_type.to_string(),
+        call,
+        domain,
+    ))
+}
+
+/// A declared domain held by another service of the account: moved at once with
+/// `on_collision: next`, failed with `fail`.
+fn conflict(entry: &mut Entry, server: &PlannedServer, call: OrderCall, ctx: &Ctx, other: &str) {
+    let declared = server.domain.as_deref().unwrap_or_default();
+    let moved = (ctx.on_collision == OnCollision::Next)
+        .then(|| ctx.allocator.next_domain(server.group_index))
+        .flatten();
+    match moved {
+        Some(domain) => {
+            tracing::info!(
+                "{}: domain {declared} belongs to service {other} (another tariff or remoteid); \
+                 ordering it as {domain}",
+                server.key
+            );
+            entry.slot = Some(slot(server, call, Some(domain)));
+        }
+        None => {
+            entry.row.outcome = RowOutcome::Failed;
+            entry.row.error = Some(format!(
+                "domain {declared} belongs to service {other} with another tariff or remoteid"
+            ));
+        }
+    }
+}
+
+/// What ordering would cost, as far as the billing priced it.
+pub(super) struct Estimate {
+    /// Servers to order.
+    pub count: usize,
+    /// Their total, `None` when some group has no price.
+    pub total: Option<Money>,
+    /// The part paid from the balance at once, `None` when some such group has no price.
+    pub from_balance: Option<Money>,
+}
+
+/// Adds up the unit prices of the servers to order.
+pub(super) fn estimate(
+    manifest: &Manifest,
+    entries: &[Entry],
+    prices: &[Option<Money>],
+) -> Estimate {
+    let mut per_group: HashMap<usize, u64> = HashMap::new();
+    for entry in entries.iter().filter(|e| e.slot.is_some()) {
+        *per_group.entry(entry.group_index).or_insert(0) += 1;
+    }
+    let mut total = Some(Money::default());
+    let mut from_balance = Some(Money::default());
+    for (index, group) in manifest.groups().enumerate() {
+        let Some(&n) = per_group.get(&index) else {
+            continue;
+        };
+        let part = prices.get(index).cloned().flatten().map(|p| p.times(n));
+        let add = |sum: Option<Money>| sum.zip(part.clone()).map(|(s, p)| s.plus(&p));
+        total = add(total);
+        if group.payment == Payment::Balance || manifest.billing.dialect == Dialect::Bm4 {
+            from_balance = add(from_balance);
+        }
+    }
+    Estimate {
+        count: per_group.values().sum::<u64>() as usize,
+        total,
+        from_balance,
+    }
+}
+
+/// The budget guard: `Err` says why nothing may be ordered.
+pub(super) fn guard(
+    estimate: &Estimate,
+    max_spend: Option<f64>,
+    balance: &Money,
+) -> Result<(), String> {
+    if estimate.count == 0 {
+        return Ok(());
+    }
+    if let Some(max) = max_spend {
+        let limit = (max * 100.0).round() as i64;
+        match &estimate.total {
+            None => {
+                return Err(format!(
+                    "execution.max_spend is {max}, but the billing stated no price for some \
+                     servers, so the cost is unknown; nothing was ordered"
+                ));
+            }
+            Some(total) if total.cents > limit => {
+                return Err(format!(
+                    "the estimated cost {} {} exceeds execution.max_spend {max}; nothing was \
+                     ordered",
+                    total.amount(),
+                    total.currency
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    match &estimate.from_balance {
+        Some(cost) if cost.cents > balance.cents => Err(format!(
+            "the estimated cost {} {} exceeds the balance {} {}; nothing was ordered",
+            cost.amount(),
+            cost.currency,
+            balance.amount(),
+            balance.currency
+        )),
+        None => {
+            tracing::warn!("the cost is unknown, so the balance cannot be checked before ordering");
+            Ok(())
+        }
+        Some(_) => Ok(()),
+    }
+}
+
+/// How the executor phases ended.
+#[derive(Debug, Default)]
+pub(super) struct Tally {
+    /// Why the run stopped early, if it did.
+    pub stopped: Option<String>,
+}
+
+/// Takes the results of one executor run into the rows; notes a stop (fatal error, failure
+/// limit, Ctrl-C) in `tally`.
+pub(super) fn record(
+    entries: &mut [Entry],
+    index: &HashMap<String, usize>,
+    results: Vec<JobResult<Placed>>,
+    prices: &[Option<Money>],
+    tally: &mut Tally,
+) {
+    for result in results {
+        let Some(entry) = index.get(&result.key).and_then(|&i| entries.get_mut(i)) else {
+            continue;
+        };
+        let Some(slot) = entry.slot.clone() else {
+            continue;
+        };
+        entry.set_domain(slot.domain());
+        entry.row.attempts = slot.calls();
+        entry.row.duration_ms =
+            Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
+        match result.outcome {
+            Outcome::Done(placed) => {
+                entry.row.outcome = RowOutcome::Ordered;
+                entry.row.service_id = placed.service_id;
+                entry.row.cost = prices
+                    .get(entry.group_index)
+                    .cloned()
+                    .flatten()
+                    .map(|p| p.amount());
+            }
+            Outcome::Failed { error, class } => {
+                entry.row.outcome = RowOutcome::Failed;
+                entry.row.error = Some(error.clone());
+                if class == ErrorClass::Fatal {
+                    tally
+                        .stopped
+                        .get_or_insert(format!("{}: {error}", entry.key));
+                }
+            }
+            Outcome::Skipped { reason } => {
+                entry.row.outcome = RowOutcome::Skipped;
+                tally.stopped.get_or_insert(reason);
+            }
+        }
+    }
+}
+
+/// The exit code the rows add up to.
+pub(super) fn exit_code(entries: &[Entry], tally: &Tally, not_ready: usize) -> u8 {
+    if tally.stopped.is_some() {
+        return exit::ABORTED;
+    }
+    let failed = entries
+        .iter()
+        .filter(|e| e.row.outcome == RowOutcome::Failed)
+        .count();
+    if failed > 0 || not_ready > 0 {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn estimate(count: usize, total: Option<i64>, from_balance: Option<i64>) -> Estimate {
+        let eur = |c| Money::new(c, "EUR");
+        Estimate {
+            count,
+            total: total.map(eur),
+            from_balance: from_balance.map(eur),
+        }
+    }
+
+    #[test]
+    fn budget_guard() {
+        let balance = Money::new(10_000, "EUR");
+        assert!(guard(&estimate(2, Some(5_000), Some(5_000)), Some(50.0), &balance).is_ok());
+        let over = guard(&estimate(2, Some(5_001), Some(5_001)), Some(50.0), &balance);
+        assert!(
+            over.unwrap_err()
+                .contains("50.01 EUR exceeds execution.max_spend 50")
+        );
+        let unknown = guard(&estimate(2, None, None), Some(50.0), &balance);
+        assert!(unknown.unwrap_err().contains("unknown"));
+        assert!(guard(&estimate(2, None, None), None, &balance).is_ok());
+        let poor = guard(&estimate(2, Some(10_001), Some(10_001)), None, &balance);
+        assert!(poor.unwrap_err().contains("exceeds the balance 100.00 EUR"));
+        // Orders left in the basket are not paid from the balance now.
+        assert!(guard(&estimate(2, Some(10_001), Some(0)), None, &balance).is_ok());
+        assert!(guard(&estimate(0, None, None), Some(0.0), &balance).is_ok());
+    }
+}
