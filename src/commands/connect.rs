@@ -20,7 +20,6 @@ use crate::sim::{SimConfig, SimDialect, SimHandle};
 pub const SANDBOX_USER: &str = "demo";
 
 /// A client plus what keeps it working (the pacer, and the in-process simulator if any).
-#[allow(dead_code)] // read by the mutating commands
 pub struct Connection {
     /// The billing client (cheap to clone).
     pub client: BillingClient,
@@ -109,7 +108,6 @@ pub async fn connect(
 }
 
 /// Connects without a manifest (catalog, init): JSON, session login, the given dialect.
-#[allow(dead_code)] // used by catalog and init
 pub async fn connect_bare(args: &BillingArgs, dialect: Dialect) -> Result<Connection, CmdError> {
     let billing = Billing {
         url: None,

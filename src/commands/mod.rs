@@ -3,7 +3,6 @@
 
 mod apply;
 mod catalog;
-#[allow(dead_code)] // until every mutating command is wired
 mod confirm;
 mod connect;
 mod fleet;

@@ -14,7 +14,6 @@ use crate::money::Money;
 use crate::plan::{self, Plan};
 
 /// What the billing says about a manifest before anything is ordered.
-#[allow(dead_code)] // read by apply
 pub struct Survey {
     /// The reconciled plan, with cost and balance when known.
     pub plan: Plan,
