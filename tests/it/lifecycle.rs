@@ -4,15 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
-use billfleet::api::{BillingClient, ClientOptions};
-use billfleet::manifest::{Dialect, Format, LoginMode};
-use billfleet::pace::Pacer;
-use billfleet::plan;
 use billfleet::report::{ReportRow, RowOutcome};
-use billfleet::secret::Secret;
 use billfleet::sim::{NewService, SimConfig, SimDialect, SimHandle, SimService};
 use chrono::{Months, NaiveDate};
 use serde_json::Value;
@@ -79,31 +73,26 @@ fn write_manifest(dir: &Path, text: &str) -> PathBuf {
     path
 }
 
-/// Orders every declared server with the billing client, as `apply` would. Once `apply`
-/// exists this is `run_ok(url, "apply", manifest, &["--yes", "--wait"], 0)`.
+/// Orders every declared server with `apply --wait` and checks the report: all `ordered`, each
+/// active with an IP.
 async fn create_fleet(url: &str, manifest: &Path) {
-    let loaded = billfleet::manifest::load_file(manifest).unwrap();
-    let m = &loaded.manifest;
-    let client = BillingClient::new(ClientOptions {
-        base_url: url.to_owned(),
-        dialect: Dialect::Bm5,
-        format: Format::Json,
-        login: LoginMode::Session,
-        user: "demo".into(),
-        password: Secret::new("demo"),
-        timeout: Duration::from_secs(10),
-        insecure_tls: false,
-        pacer: Arc::new(Pacer::unlimited()),
-    })
-    .unwrap();
-    for group in m.groups() {
-        let pattern = group.pattern().unwrap().unwrap();
-        for seq in group.seqs() {
-            let domain = pattern.expand(&group.name, seq);
-            let call = plan::order_call(m, group, seq, Some(&domain));
-            let params: Vec<(&str, &str)> = call.params().collect();
-            client.order(&call.func, &params).await.unwrap();
-        }
+    let run = run_ok(
+        url,
+        "apply",
+        manifest,
+        &["--yes", "--wait", "--wait-timeout", "60"],
+        0,
+    )
+    .await;
+    let report = manifest.with_file_name(format!(
+        "{}.results.csv",
+        manifest.file_stem().unwrap().to_string_lossy()
+    ));
+    let text = std::fs::read_to_string(&report).unwrap();
+    let rows: Vec<&str> = text.lines().skip(1).collect();
+    assert!(!rows.is_empty(), "{}", run.stderr);
+    for row in rows {
+        assert!(row.contains(",ordered,"), "{row}");
     }
 }
 
