@@ -102,6 +102,31 @@ impl<'a> CatalogReader<'a> {
         }
     }
 
+    /// The order form and name of tariff `id` of `kind`; an unknown tariff is bad input whose
+    /// message lists what is offered.
+    pub async fn tariff(
+        &mut self,
+        kind: &str,
+        id: &str,
+    ) -> Result<(OrderForm, Option<String>), CmdError> {
+        let form = match self.lookup(kind, id).await? {
+            Lookup::Found(form) => form,
+            Lookup::Unknown(offered) => {
+                return Err(CmdError::bad_input(format!(
+                    "the billing sells no {kind} tariff with id `{id}`; {kind} tariffs: {}",
+                    offered_tariffs(&offered)
+                )));
+            }
+        };
+        let name = self
+            .tariffs(kind)
+            .await?
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.name.clone());
+        Ok((form, name))
+    }
+
     /// Every tariff of `kind` with prices; tariffs listed without prices (the `<type>.order`
     /// fallback) get them from their order form's periods.
     pub async fn priced(&mut self, kind: &str) -> Result<Vec<TariffRow>, ApiError> {
@@ -232,21 +257,7 @@ pub async fn run(args: &CatalogArgs) -> CmdResult {
         }
         Some(id) => {
             let id = id.trim();
-            let form = match reader.lookup(kind, id).await? {
-                Lookup::Found(form) => form,
-                Lookup::Unknown(offered) => {
-                    return Err(CmdError::bad_input(format!(
-                        "the billing sells no {kind} tariff with id `{id}`; {kind} tariffs: {}",
-                        offered_tariffs(&offered)
-                    )));
-                }
-            };
-            let name = reader
-                .tariffs(kind)
-                .await?
-                .iter()
-                .find(|t| t.id == id)
-                .map(|t| t.name.clone());
+            let (form, name) = reader.tariff(kind, id).await?;
             let detail = render::Detail {
                 kind,
                 id,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::catalog::{CatalogReader, Lookup, offered_tariffs, parse_dialect};
+use super::catalog::{CatalogReader, parse_dialect};
 use super::connect::connect_bare;
 use super::{CmdError, CmdResult};
 use crate::api::{AddonInfo, Choice, EnumInfo, OrderForm};
@@ -51,21 +51,7 @@ pub async fn run(args: &InitArgs) -> CmdResult {
     let mut reader = CatalogReader::new(&conn.client);
     let kind = args.kind.trim();
     let id = args.pricelist.trim();
-    let form = match reader.lookup(kind, id).await? {
-        Lookup::Found(form) => form,
-        Lookup::Unknown(offered) => {
-            return Err(CmdError::bad_input(format!(
-                "the billing sells no {kind} tariff with id `{id}`; {kind} tariffs: {}",
-                offered_tariffs(&offered)
-            )));
-        }
-    };
-    let tariff_name = reader
-        .tariffs(kind)
-        .await?
-        .iter()
-        .find(|t| t.id == id)
-        .map(|t| t.name.clone());
+    let (form, tariff_name) = reader.tariff(kind, id).await?;
     let file = args.output.as_ref().map(|p| p.display().to_string());
     let spec = InitSpec {
         dialect,
