@@ -203,9 +203,32 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
     written
 }
 
+/// `--report`, else `<manifest stem>.results.csv` beside the manifest.
+pub fn report_path(manifest: &Path, report: Option<&Path>) -> PathBuf {
+    if let Some(report) = report {
+        return report.to_owned();
+    }
+    let stem = manifest
+        .file_stem()
+        .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
+    manifest.with_file_name(format!("{stem}.results.csv"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn default_report_sits_beside_the_manifest() {
+        assert_eq!(
+            report_path(Path::new("fleets/web.yaml"), None),
+            Path::new("fleets/web.results.csv")
+        );
+        assert_eq!(
+            report_path(Path::new("web.yaml"), Some(Path::new("/tmp/r.csv"))),
+            Path::new("/tmp/r.csv")
+        );
+    }
 
     fn text(rows: &[ReportRow]) -> String {
         let mut out = Vec::new();

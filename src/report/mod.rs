@@ -15,7 +15,7 @@ use indicatif::MultiProgress;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-pub use self::csv::{ReportError, ReportRow, RowOutcome, write_csv, write_report};
+pub use self::csv::{ReportError, ReportRow, RowOutcome, report_path, write_csv, write_report};
 pub use self::progress::{Counters, Summary, Ui, UiMode};
 
 /// The progress bars on screen, if any. A std mutex: held only to clone or swap the

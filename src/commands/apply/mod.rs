@@ -74,13 +74,7 @@ impl Settings {
             base: Duration::from_secs(1),
             cap: Duration::from_secs(30),
         };
-        let report = flags.report.clone().unwrap_or_else(|| {
-            let stem = args
-                .manifest
-                .file_stem()
-                .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
-            args.manifest.with_file_name(format!("{stem}.results.csv"))
-        });
+        let report = report::report_path(&args.manifest, flags.report.as_deref());
         Ok(Self {
             pace: Pace::from_execution(execution, flags.rate),
             policy: Policy {

@@ -12,7 +12,6 @@ mod members;
 mod prolong;
 mod status;
 
-use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use super::connect::{Connection, Pace, connect};
@@ -138,23 +137,12 @@ impl Context {
 
     /// Writes the report and the summary; returns the exit code.
     pub fn finish(&self, rows: &[ReportRow], stopped: bool) -> CmdResult {
-        let path = report_path(&self.loaded.path, self.confirm.report.as_deref());
+        let path = crate::report::report_path(&self.loaded.path, self.confirm.report.as_deref());
         write_report(&path, rows).map_err(|e| CmdError::aborted(e.to_string()))?;
         Summary::from_rows(rows, self.started.elapsed(), self.conn.pacer.calls()).print();
         crate::report::eprint_line(&format!("report: {}", path.display()));
         Ok(exit_code(rows, stopped))
     }
-}
-
-/// `--report`, else `<manifest stem>.results.csv` beside the manifest.
-pub fn report_path(manifest: &Path, report: Option<&Path>) -> PathBuf {
-    if let Some(report) = report {
-        return report.to_owned();
-    }
-    let stem = manifest
-        .file_stem()
-        .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
-    manifest.with_file_name(format!("{stem}.results.csv"))
 }
 
 /// 3 when the run was stopped (fatal error, Ctrl-C), 1 when a row failed, else 0.
@@ -196,18 +184,6 @@ pub fn settle<O>(row: &mut ReportRow, result: &JobResult<O>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn default_report_sits_beside_the_manifest() {
-        assert_eq!(
-            report_path(Path::new("fleets/web.yaml"), None),
-            Path::new("fleets/web.results.csv")
-        );
-        assert_eq!(
-            report_path(Path::new("web.yaml"), Some(Path::new("/tmp/r.csv"))),
-            Path::new("/tmp/r.csv")
-        );
-    }
 
     #[test]
     fn exit_codes_from_rows() {
