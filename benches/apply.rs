@@ -158,7 +158,7 @@ async fn cpu_per_call() {
     let per_call = |d: Duration| d.as_secs_f64() * 1e6 / calls.max(1) as f64;
     println!(
         "cpu per call   {N} servers: {:.1} µs of client CPU per call ({:.1} µs user + {:.1} µs \
-         system, most of it the journal's two fdatasync per order; {calls} calls, {:.2}s wall, \
+         system, much of it the journal's fdatasync before each order; {calls} calls, {:.2}s wall, \
          exit {})",
         per_call(usage.user + usage.system),
         per_call(usage.user),
