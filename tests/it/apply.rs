@@ -88,6 +88,39 @@ fn apply(bf: Billfleet, sim: &billfleet::sim::SimHandle) -> Billfleet {
     bf.billing(sim).args(["apply", "web.yaml", "--yes"])
 }
 
+/// How many report rows have `outcome`.
+fn count(rows: &[billfleet::report::ReportRow], outcome: RowOutcome) -> usize {
+    rows.iter().filter(|r| r.outcome == outcome).count()
+}
+
+/// Starts a slow simulator (40 ms a call) and `apply` of `count` servers in the background,
+/// and returns once `landed` services are live: the moment to interrupt it.
+async fn apply_until_landed(
+    count: u32,
+    execution: &str,
+    landed: usize,
+) -> (billfleet::sim::SimHandle, Billfleet, tokio::process::Child) {
+    let sim = harness::sim(SimConfig {
+        faults: Faults {
+            latency: Duration::from_millis(40),
+            ..Faults::default()
+        },
+        ..sim_config(SimDialect::Bm5)
+    })
+    .await;
+    let bf = apply(
+        Billfleet::new().manifest("web.yaml", &manifest("bm5", count, execution)),
+        &sim,
+    );
+    let child = bf.spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while live(&sim.sim).len() < landed {
+        assert!(tokio::time::Instant::now() < deadline, "no orders landed");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    (sim, bf, child)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_servers_through_faults_then_nothing_the_second_time() {
     let sim = harness::sim(SimConfig {
@@ -150,25 +183,7 @@ async fn three_hundred_servers_through_faults_then_nothing_the_second_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_mid_run_the_rerun_completes_without_duplicates() {
-    let sim = harness::sim(SimConfig {
-        faults: Faults {
-            latency: Duration::from_millis(40),
-            ..Faults::default()
-        },
-        ..sim_config(SimDialect::Bm5)
-    })
-    .await;
-    let exec = "  concurrency: 4\n  rate: 25\n";
-    let bf = apply(
-        Billfleet::new().manifest("web.yaml", &manifest("bm5", 60, exec)),
-        &sim,
-    );
-    let mut child = bf.spawn();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while live(&sim.sim).len() < 12 {
-        assert!(tokio::time::Instant::now() < deadline, "no orders landed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (sim, bf, mut child) = apply_until_landed(60, "  concurrency: 4\n  rate: 25\n", 12).await;
     child.kill().await.unwrap();
     let landed = live(&sim.sim).len();
     assert!(landed < 60, "killed too late: {landed}");
@@ -181,14 +196,8 @@ async fn killed_mid_run_the_rerun_completes_without_duplicates() {
     assert_eq!(services.len(), 60);
     assert_unique(&services);
     let rows = rerun.report("web.results.csv");
-    let exists = rows
-        .iter()
-        .filter(|r| r.outcome == RowOutcome::Exists)
-        .count();
-    let ordered = rows
-        .iter()
-        .filter(|r| r.outcome == RowOutcome::Ordered)
-        .count();
+    let exists = count(&rows, RowOutcome::Exists);
+    let ordered = count(&rows, RowOutcome::Ordered);
     assert!(
         exists >= landed,
         "{exists} exists, {landed} landed before the kill"
@@ -498,25 +507,7 @@ async fn quickstart_in_the_sandbox() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_stops_dispatching_writes_the_report_and_the_rerun_finishes() {
-    let sim = harness::sim(SimConfig {
-        faults: Faults {
-            latency: Duration::from_millis(40),
-            ..Faults::default()
-        },
-        ..sim_config(SimDialect::Bm5)
-    })
-    .await;
-    let exec = "  concurrency: 2\n  rate: 20\n";
-    let bf = apply(
-        Billfleet::new().manifest("web.yaml", &manifest("bm5", 40, exec)),
-        &sim,
-    );
-    let mut child = bf.spawn();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while live(&sim.sim).len() < 4 {
-        assert!(tokio::time::Instant::now() < deadline, "no orders landed");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let (sim, bf, mut child) = apply_until_landed(40, "  concurrency: 2\n  rate: 20\n", 4).await;
     let pid = child.id().unwrap().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-INT", &pid])
@@ -529,14 +520,8 @@ async fn ctrl_c_stops_dispatching_writes_the_report_and_the_rerun_finishes() {
         .unwrap();
     assert_eq!(status.code(), Some(3));
     let rows = harness::read_report(&bf.path("web.results.csv"));
-    let ordered = rows
-        .iter()
-        .filter(|r| r.outcome == RowOutcome::Ordered)
-        .count();
-    let skipped = rows
-        .iter()
-        .filter(|r| r.outcome == RowOutcome::Skipped)
-        .count();
+    let ordered = count(&rows, RowOutcome::Ordered);
+    let skipped = count(&rows, RowOutcome::Skipped);
     assert_eq!(ordered + skipped, 40, "{rows:?}");
     assert!(skipped > 0 && ordered >= 4);
     assert_eq!(
