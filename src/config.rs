@@ -189,6 +189,11 @@ pub fn resolve_target(
             hint: "set billing.url in the manifest, BILLFLEET_URL, --url or a profile's url (or try --sandbox)",
         })?;
     check_url(&url)?;
+    if let Some(host) = cleartext_host(&url) {
+        tracing::warn!(
+            "the billing URL uses http:// to {host}: the password would cross the network unencrypted; use https://"
+        );
+    }
     let user = args
         .user
         .clone()
@@ -255,6 +260,20 @@ fn run_password_command(profile: &str, command: &str) -> Result<Secret, ConfigEr
         return Err(fail("it printed nothing".into()));
     }
     Ok(Secret::new(password))
+}
+
+/// The host of an `http://` URL that is not on this machine (credentials would travel in clear).
+pub fn cleartext_host(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    if parsed.scheme() != "http" {
+        return None;
+    }
+    let loopback = match parsed.host()? {
+        url::Host::Domain(d) => d.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    (!loopback).then(|| parsed.host_str().unwrap_or_default().to_owned())
 }
 
 /// Accepts `http(s)://host[:port][/path]`; refuses URLs with credentials in them.
@@ -346,6 +365,18 @@ mod tests {
         assert!(check_url("https://u:p@x.example").is_err());
         assert!(check_url("https://x.example/billmgr?authinfo=u:p").is_err());
         assert!(check_url("not a url").is_err());
+    }
+
+    #[test]
+    fn cleartext_only_off_this_machine() {
+        assert_eq!(
+            cleartext_host("http://my.example.com/billmgr").as_deref(),
+            Some("my.example.com")
+        );
+        assert_eq!(cleartext_host("https://my.example.com/billmgr"), None);
+        assert_eq!(cleartext_host("http://127.0.0.1:1500/billmgr"), None);
+        assert_eq!(cleartext_host("http://localhost/billmgr"), None);
+        assert_eq!(cleartext_host("http://[::1]:1500/billmgr"), None);
     }
 
     #[test]
