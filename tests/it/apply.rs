@@ -88,6 +88,14 @@ fn apply(bf: Billfleet, sim: &billfleet::sim::SimHandle) -> Billfleet {
     bf.billing(sim).args(["apply", "web.yaml", "--yes"])
 }
 
+/// The rows of a stopped six-server run: the two that failed, then four never attempted.
+fn assert_two_failed_then_skipped(rows: &[billfleet::report::ReportRow]) {
+    let outcomes: Vec<RowOutcome> = rows.iter().map(|r| r.outcome).collect();
+    let mut expected = vec![RowOutcome::Failed; 2];
+    expected.extend([RowOutcome::Skipped; 4]);
+    assert_eq!(outcomes, expected);
+}
+
 /// How many report rows have `outcome`.
 fn count(rows: &[billfleet::report::ReportRow], outcome: RowOutcome) -> usize {
     rows.iter().filter(|r| r.outcome == outcome).count()
@@ -386,14 +394,7 @@ async fn a_failing_canary_stops_the_rollout() {
     ran.code(3);
     assert!(live(&sim.sim).is_empty());
     assert_eq!(order_calls(&sim.sim.requests()), 2);
-    let outcomes: Vec<RowOutcome> = ran
-        .report("web.results.csv")
-        .iter()
-        .map(|r| r.outcome)
-        .collect();
-    let mut expected = vec![RowOutcome::Failed; 2];
-    expected.extend([RowOutcome::Skipped; 4]);
-    assert_eq!(outcomes, expected);
+    assert_two_failed_then_skipped(&ran.report("web.results.csv"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -450,14 +451,7 @@ async fn max_failures_stops_dispatching() {
     let ran = bf.run().await;
     ran.code(3);
     assert_eq!(order_calls(&sim.sim.requests()), 2);
-    let outcomes: Vec<RowOutcome> = ran
-        .report("web.results.csv")
-        .iter()
-        .map(|r| r.outcome)
-        .collect();
-    let mut expected = vec![RowOutcome::Failed; 2];
-    expected.extend([RowOutcome::Skipped; 4]);
-    assert_eq!(outcomes, expected);
+    assert_two_failed_then_skipped(&ran.report("web.results.csv"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

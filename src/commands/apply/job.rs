@@ -280,20 +280,13 @@ impl Job for OrderJob {
     }
 }
 
-/// What the executor does after a failed billing call.
+/// What the executor does after a failed billing call: a taken domain is the collision
+/// policy's business (never a blind retry); everything else as for every command.
 pub(super) fn classify_api(e: &ApiError) -> ErrorClass {
-    if e.is_fatal() {
-        ErrorClass::Fatal
-    } else if domain_taken(e) {
+    if domain_taken(e) {
         ErrorClass::Permanent
-    } else if e.outcome_unknown() {
-        ErrorClass::Unknown
-    } else if let ErrorKind::Throttled { retry_after } = e.kind {
-        ErrorClass::Throttle { after: retry_after }
-    } else if e.retryable() {
-        ErrorClass::Retry
     } else {
-        ErrorClass::Permanent
+        super::super::error_class(e)
     }
 }
 

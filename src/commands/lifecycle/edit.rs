@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use super::jobs::{Edit, ReadForm};
+use super::jobs::{Edit, Read};
 use super::{Context, Member, settle, stopped};
 use crate::api::EditForm;
 use crate::commands::{CmdError, CmdResult};
@@ -165,16 +165,17 @@ pub async fn run(ctx: &Context) -> CmdResult {
 }
 
 /// One form read per target (every target has a service: `with_status` chose them).
-fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<ReadForm> {
+fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<Read<EditForm>> {
     targets
         .iter()
         .filter_map(|m| {
-            Some(ReadForm {
-                client: ctx.conn.client.clone(),
-                key: m.key.clone(),
-                item_type: m.item_type.to_string(),
-                id: m.service()?.id.clone(),
-            })
+            let client = ctx.conn.client.clone();
+            let item_type = m.item_type.to_string();
+            let id = m.service()?.id.clone();
+            Some(Read::new(m.key.clone(), move || {
+                let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
+                async move { client.edit_form(&item_type, &id).await }
+            }))
         })
         .collect()
 }

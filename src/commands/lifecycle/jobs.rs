@@ -2,29 +2,21 @@
 //! included) gets the same retries, back-off, stop handling and events, and every mutating
 //! call whose outcome is unknown is checked in the billing before it is sent again.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Action, ApiError, BillingClient, EditForm, ErrorKind, ProlongInfo};
+use crate::api::{Action, ApiError, BillingClient, ProlongInfo};
 use crate::executor::{self, ErrorClass, Event, Job, JobResult, Policy};
 use crate::pace::Pacer;
 use crate::report::Ui;
 
-/// What the executor does after a failed billing call.
+/// What the executor does after a failed billing call (shared by every command).
 pub fn classify(error: &ApiError) -> ErrorClass {
-    if error.is_fatal() {
-        ErrorClass::Fatal
-    } else if let ErrorKind::Throttled { retry_after } = error.kind {
-        ErrorClass::Throttle { after: retry_after }
-    } else if error.outcome_unknown() {
-        ErrorClass::Unknown
-    } else if error.retryable() {
-        ErrorClass::Retry
-    } else {
-        ErrorClass::Permanent
-    }
+    super::super::error_class(error)
 }
 
 /// How a batch of jobs is run.
@@ -56,31 +48,44 @@ impl Runner {
     }
 }
 
-/// `service.prolong` without `sok`: what a renewal costs and until when.
-pub struct QuoteProlong {
-    /// The client.
-    pub client: BillingClient,
-    /// Server key.
-    pub key: String,
-    /// Service id.
-    pub id: String,
-    /// Months.
-    pub period: u32,
+/// The call a [`Read`] job makes (boxed: one allocation per read is nothing next to a request).
+type ReadCall<T> =
+    Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<T, ApiError>> + Send>> + Send + Sync>;
+
+/// A read-only call as an executor job (a renewal preview, an edit form): retried like
+/// every call, never reconciled (sending it again changes nothing).
+pub struct Read<T> {
+    key: String,
+    read: ReadCall<T>,
 }
 
-impl Job for QuoteProlong {
-    type Output = ProlongInfo;
+impl<T> Read<T> {
+    /// A job for server `key` that makes `read` (called again for each attempt).
+    pub fn new<F, Fut>(key: String, read: F) -> Self
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<T, ApiError>> + Send + 'static,
+    {
+        Self {
+            key,
+            read: Box::new(move || Box::pin(read())),
+        }
+    }
+}
+
+impl<T: Send + 'static> Job for Read<T> {
+    type Output = T;
     type Error = ApiError;
 
     fn key(&self) -> &str {
         &self.key
     }
 
-    async fn attempt(&self, _number: u32) -> Result<ProlongInfo, ApiError> {
-        self.client.prolong_quote(&self.id, self.period).await
+    async fn attempt(&self, _number: u32) -> Result<T, ApiError> {
+        (self.read)().await
     }
 
-    async fn reconcile(&self) -> Result<Option<ProlongInfo>, ApiError> {
+    async fn reconcile(&self) -> Result<Option<T>, ApiError> {
         Ok(None)
     }
 
@@ -136,39 +141,6 @@ impl Job for Prolong {
             new_expiredate: now,
             cost: None,
         }))
-    }
-
-    fn classify(&self, error: &ApiError) -> ErrorClass {
-        classify(error)
-    }
-}
-
-/// `<type>.edit` without `sok`: the current values of a service.
-pub struct ReadForm {
-    /// The client.
-    pub client: BillingClient,
-    /// Server key.
-    pub key: String,
-    /// Item type.
-    pub item_type: String,
-    /// Service id.
-    pub id: String,
-}
-
-impl Job for ReadForm {
-    type Output = EditForm;
-    type Error = ApiError;
-
-    fn key(&self) -> &str {
-        &self.key
-    }
-
-    async fn attempt(&self, _number: u32) -> Result<EditForm, ApiError> {
-        self.client.edit_form(&self.item_type, &self.id).await
-    }
-
-    async fn reconcile(&self) -> Result<Option<EditForm>, ApiError> {
-        Ok(None)
     }
 
     fn classify(&self, error: &ApiError) -> ErrorClass {
@@ -281,6 +253,7 @@ impl Job for Act {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::ErrorKind;
 
     fn err(kind: ErrorKind, sent: bool, write: bool) -> ApiError {
         ApiError::new(kind, "vds.delete", sent, write)

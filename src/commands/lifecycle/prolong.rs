@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::jobs::{Prolong, QuoteProlong};
+use super::jobs::{Prolong, Read};
 use super::{Context, Member, settle, stopped};
 use crate::api::ProlongInfo;
 use crate::cli::ProlongArgs;
@@ -95,16 +95,16 @@ fn renew_jobs(ctx: &Context, priced: &[(&Member, &ProlongInfo)], period: u32) ->
         .collect()
 }
 
-fn quote_jobs(ctx: &Context, targets: &[&Member], period: u32) -> Vec<QuoteProlong> {
+fn quote_jobs(ctx: &Context, targets: &[&Member], period: u32) -> Vec<Read<ProlongInfo>> {
     targets
         .iter()
         .filter_map(|m| {
-            Some(QuoteProlong {
-                client: ctx.conn.client.clone(),
-                key: m.key.clone(),
-                id: m.service()?.id.clone(),
-                period,
-            })
+            let client = ctx.conn.client.clone();
+            let id = m.service()?.id.clone();
+            Some(Read::new(m.key.clone(), move || {
+                let (client, id) = (client.clone(), id.clone());
+                async move { client.prolong_quote(&id, period).await }
+            }))
         })
         .collect()
 }
