@@ -328,4 +328,22 @@ pub struct FaultArgs {
     /// Milliseconds a new service stays in processing (5) before it is active (2).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub activation_ms: u64,
+    /// The billing's own page size: list pages hold at most N rows, whatever p_cnt asks.
+    #[arg(long, value_name = "N")]
+    pub page_cap: Option<usize>,
+    /// Lists state no total (p_elems).
+    #[arg(long)]
+    pub no_total: bool,
+    /// Lists answer the first page whatever p_num asks.
+    #[arg(long)]
+    pub ignore_paging: bool,
+    /// List rows carry no status and no remoteid (only item_status with $orig).
+    #[arg(long)]
+    pub lean_rows: bool,
+    /// A saved list filter (active services only) hides the rest until it is cleared.
+    #[arg(long)]
+    pub sticky_filter: bool,
+    /// Filter submissions are echoed back without being saved.
+    #[arg(long)]
+    pub filter_reset_ignored: bool,
 }

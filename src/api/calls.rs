@@ -1,19 +1,13 @@
-//! The typed calls the executor and commands use, built on [`BillingClient::call`].
-
-use std::collections::HashSet;
+//! The typed calls the executor and commands use, built on [`BillingClient::call`]; the
+//! service lists are read in [`super::listing`].
 
 use super::catalog;
 use super::client::{BillingClient, CallKind};
 use super::doc::Node;
 use super::error::{ApiError, ErrorKind};
-use super::types::{Account, EditForm, OrderAck, OrderForm, ProlongInfo, Quote, Service, Tariff};
+use super::types::{Account, EditForm, OrderAck, OrderForm, ProlongInfo, Quote, Tariff};
 use crate::manifest::Dialect;
 use crate::money::Money;
-
-/// Rows asked for per page of a service list.
-pub const PAGE_SIZE: usize = 1000;
-/// Pages read at most from one list (a billing that ignores paging cannot loop us forever).
-const MAX_PAGES: usize = 10_000;
 
 /// A list action on services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -62,72 +56,6 @@ impl BillingClient {
             .or_else(|| field("realname"))
             .or_else(|| user.and_then(Node::text).map(str::to_owned));
         Ok(Account { name, balance })
-    }
-
-    /// Every service of an item type, all pages, after clearing a sticky list filter once.
-    pub async fn list_services(&self, item_type: &str) -> Result<Vec<Service>, ApiError> {
-        self.clear_filter_once(item_type).await?;
-        let page_size = PAGE_SIZE.to_string();
-        let mut services: Vec<Service> = Vec::new();
-        let mut seen = HashSet::new();
-        for page in 1..=MAX_PAGES {
-            let p_num = page.to_string();
-            let params = [("p_cnt", page_size.as_str()), ("p_num", p_num.as_str())];
-            let doc = self.call(item_type, &params, CallKind::Read).await?;
-            let rows: Vec<&Node> = doc.children("elem").collect();
-            let total = doc
-                .value("p_elems")
-                .and_then(|t| t.trim().parse::<usize>().ok());
-            let mut added = 0;
-            for service in rows.iter().filter_map(|e| Service::from_elem(e)) {
-                if seen.insert(service.id.clone()) {
-                    services.push(service);
-                    added += 1;
-                }
-            }
-            let complete = total.is_some_and(|t| services.len() >= t);
-            if complete || rows.len() < PAGE_SIZE || added == 0 {
-                break;
-            }
-        }
-        Ok(services)
-    }
-
-    /// POSTs `<type>.filter&sok=ok` with no fields, once per item type per client. Error
-    /// answers are ignored (not every billing has the filter); auth and transport are not.
-    async fn clear_filter_once(&self, item_type: &str) -> Result<(), ApiError> {
-        let done = |set: &std::sync::Mutex<HashSet<String>>| {
-            set.lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .contains(item_type)
-        };
-        if done(&self.inner.filters_cleared) {
-            return Ok(());
-        }
-        let func = format!("{item_type}.filter");
-        match self.call(&func, &[("sok", "ok")], CallKind::Read).await {
-            Ok(_) => {}
-            Err(e)
-                if matches!(
-                    e.kind,
-                    ErrorKind::Exists { .. }
-                        | ErrorKind::InvalidValue { .. }
-                        | ErrorKind::Missing { .. }
-                        | ErrorKind::Refused { .. }
-                        | ErrorKind::Protocol
-                        | ErrorKind::Server { .. }
-                ) =>
-            {
-                tracing::debug!(func, error = %e, "list filter not cleared; reading on");
-            }
-            Err(e) => return Err(e),
-        }
-        self.inner
-            .filters_cleared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(item_type.to_owned());
-        Ok(())
     }
 
     /// The price preview: the order form `func` with `params`, without `sok`.
@@ -252,7 +180,7 @@ impl BillingClient {
 }
 
 /// An answer meaning "no such function" (type `missed`/`func` or similar).
-fn unknown_function(e: &ApiError) -> bool {
+pub(super) fn unknown_function(e: &ApiError) -> bool {
     match &e.kind {
         ErrorKind::Missing { .. } => true,
         ErrorKind::InvalidValue { object } => object == "func",

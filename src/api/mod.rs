@@ -1,7 +1,9 @@
 //! The BILLmanager client: one `reqwest` client, dialects, auth, decoding, error kinds.
 //!
 //! - [`client`]: the HTTP side, the shared single-flight session, [`BillingClient::call`];
-//! - [`calls`]: the typed calls (`whoami`, `list_services`, `order`, `prolong`, …);
+//! - [`calls`]: the typed calls (`whoami`, `order`, `prolong`, …);
+//! - [`listing`]: whole service lists (every page, saved filters cleared) and whether each
+//!   is known complete;
 //! - [`doc`]: one tree for JSON (`json`/`sjson`/`xjson` shapes) and XML answers;
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
 //! - [`types`] and [`catalog`]: what the calls return and how it is read.
@@ -11,14 +13,16 @@ pub mod catalog;
 pub mod client;
 pub mod doc;
 pub mod error;
+pub mod listing;
 pub mod types;
 mod wire;
 mod xml;
 
-pub use calls::{Action, PAGE_SIZE};
+pub use calls::Action;
 pub use client::{BillingClient, CallKind, ClientOptions};
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
+pub use listing::{Listing, PAGE_SIZE};
 pub use types::{
     Account, AddonInfo, Choice, EditForm, EnumInfo, OrderAck, OrderForm, ProlongInfo, Quote,
     Service, Tariff,

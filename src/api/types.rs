@@ -44,36 +44,82 @@ pub struct Service {
 }
 
 impl Service {
-    /// Reads a list row; `None` when it has no id.
+    /// Reads a list row; `None` when it has no id. The status comes from `status`, else from
+    /// `item_status`'s `$orig` code (`5_open` → 5: BILLmanager 6 column sets may carry no
+    /// `status`); the expiry from `expiredate` unless that is a text (`daily` services), then
+    /// from `real_expiredate`; auto-renewal words meaning "off" read as `off`.
     pub fn from_elem(elem: &Node) -> Option<Self> {
         let id = elem.value_string("id")?;
-        let status = elem
-            .value("status")
-            .and_then(|s| s.split('_').next())
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0);
         let item_status = elem
             .child("item_status")
             .and_then(|n| n.attr("orig").or_else(|| n.text()))
             .map(str::to_owned);
+        let status = elem
+            .value("status")
+            .and_then(status_code)
+            .or_else(|| item_status.as_deref().and_then(status_code))
+            .unwrap_or(0);
         Some(Self {
             id,
             domain: elem.value_string("domain"),
             ip: elem.value_string("ip"),
             status,
             item_status,
-            remoteid: elem.value_string("remoteid"),
+            remoteid: elem
+                .value_string("remoteid")
+                .filter(|r| !r.trim().is_empty()),
             pricelist: pricelist_id(elem),
             datacenter: elem
                 .value_string("datacenter")
                 .or_else(|| elem.value_string("datacentername")),
-            expiredate: elem
-                .value_string("expiredate")
-                .or_else(|| elem.value_string("real_expiredate")),
-            autoprolong: elem.value_string("autoprolong"),
+            expiredate: expiry(elem),
+            autoprolong: elem.value("autoprolong").map(autoprolong),
             cost: elem.value_string("cost"),
             period: elem.value_string("period"),
         })
+    }
+}
+
+/// A status code (`2`, `5_open`) as its leading number.
+fn status_code(text: &str) -> Option<u8> {
+    text.split('_').next()?.trim().parse().ok()
+}
+
+/// `expiredate` when it is a date (has a digit), else `real_expiredate`, else the text.
+fn expiry(elem: &Node) -> Option<String> {
+    let shown = elem.value_string("expiredate");
+    let dated = |d: &String| d.bytes().any(|b| b.is_ascii_digit());
+    match shown {
+        Some(d) if dated(&d) => Some(d),
+        other => elem.value_string("real_expiredate").or(other),
+    }
+}
+
+/// Words billings show for auto-renewal switched off (English, Russian, placeholders).
+const AUTOPROLONG_OFF: &[&str] = &[
+    "",
+    "-",
+    "—",
+    "off",
+    "no",
+    "none",
+    "null",
+    "0",
+    "false",
+    "disabled",
+    "нет",
+    "выкл",
+    "выключено",
+    "отключено",
+];
+
+/// An auto-renewal setting as listed: `off` for every word meaning off, else as shown.
+fn autoprolong(text: &str) -> String {
+    let trimmed = text.trim();
+    if AUTOPROLONG_OFF.contains(&trimmed.to_lowercase().as_str()) {
+        "off".to_owned()
+    } else {
+        trimmed.to_owned()
     }
 }
 
@@ -348,6 +394,39 @@ mod tests {
         assert_eq!(s.remoteid.as_deref(), Some("web-1"));
         assert_eq!(s.ip, None);
         assert_eq!(s.pricelist, None);
+    }
+
+    #[test]
+    fn lean_rows_read_item_status_real_expiredate_and_off_words() {
+        let doc = Doc::decode(
+            r#"{"doc":{"elem":[
+                {"id":{"$":"1"},"item_status":{"$orig":"5_open","$":"Processing"},
+                 "expiredate":{"$":"daily"},"real_expiredate":{"$":"2026-01-02"},"autoprolong":{"$":"Off"}},
+                {"id":{"$":"2"},"item_status":{"$orig":"2","$":"Active"},"expiredate":{"$":"2026-03-04"},
+                 "autoprolong":{"$":"нет"}},
+                {"id":{"$":"3"},"status":{"$":"3"},"item_status":{"$orig":"2"},"autoprolong":{"$":"1"}},
+                {"id":{"$":"4"},"autoprolong":{"$":"-"},"remoteid":{"$":""}}]}}"#
+                .as_bytes(),
+        )
+        .unwrap();
+        let rows: Vec<Service> = doc
+            .children("elem")
+            .filter_map(Service::from_elem)
+            .collect();
+        let got: Vec<(u8, Option<&str>, Option<&str>)> = rows
+            .iter()
+            .map(|s| (s.status, s.expiredate.as_deref(), s.autoprolong.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (5, Some("2026-01-02"), Some("off")),
+                (2, Some("2026-03-04"), Some("off")),
+                (3, None, Some("1")),
+                (0, None, Some("off")),
+            ]
+        );
+        assert_eq!(rows[3].remoteid, None);
     }
 
     #[test]

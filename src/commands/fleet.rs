@@ -12,17 +12,42 @@ pub fn item_types(manifest: &Manifest) -> BTreeSet<String> {
     manifest.groups().map(|g| g.kind.clone()).collect()
 }
 
-/// Lists every service of every item type the manifest uses.
+/// Lists every service of every item type the manifest uses; fails when a list is not known
+/// complete (a command acting on the fleet must never take a missing service for absent).
 pub async fn list_all(
     client: &BillingClient,
     manifest: &Manifest,
 ) -> Result<Vec<(String, Service)>, ApiError> {
     let mut all = Vec::new();
     for kind in item_types(manifest) {
-        let services = client.list_services(&kind).await?;
+        let services = client.list_complete(&kind).await?;
         all.extend(services.into_iter().map(|s| (kind.clone(), s)));
     }
     Ok(all)
+}
+
+/// Every service of the manifest's item types, and the item types whose list is not known
+/// complete, with why.
+#[derive(Debug, Clone, Default)]
+pub struct Lists {
+    /// `(item type, service)` pairs, as listed.
+    pub services: Vec<(String, Service)>,
+    /// `(item type, why)` of every list that is not known complete.
+    pub gaps: Vec<(String, String)>,
+}
+
+/// Lists every item type the manifest uses, noting the lists that are not known complete.
+pub async fn list_each(client: &BillingClient, manifest: &Manifest) -> Result<Lists, ApiError> {
+    let mut lists = Lists::default();
+    for kind in item_types(manifest) {
+        let listing = client.list_services(&kind).await?;
+        if let Some(why) = listing.gap {
+            lists.gaps.push((kind.clone(), why));
+        }
+        let listed = listing.services.into_iter().map(|s| (kind.clone(), s));
+        lists.services.extend(listed);
+    }
+    Ok(lists)
 }
 
 /// The planner's view of a listed service.

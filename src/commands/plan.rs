@@ -21,20 +21,64 @@ pub struct Survey {
     pub services: Vec<(String, Service)>,
     /// Price of one server per group (same order as the manifest's groups), when known.
     pub unit_prices: Vec<Option<Money>>,
+    /// Groups that cannot be planned: nothing may be ordered for them.
+    pub blocked: Vec<Blocked>,
 }
 
-/// Logs in, lists, reconciles and prices.
+/// A group that cannot be planned, because the list of its item type is not known complete:
+/// a server missing from such a list may exist all the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// Position of the group in the manifest.
+    pub group_index: usize,
+    /// Its name.
+    pub group: String,
+    /// Why, in words.
+    pub reason: String,
+}
+
+impl Blocked {
+    /// The groups whose item type has a list gap.
+    fn find(manifest: &Manifest, gaps: &[(String, String)]) -> Vec<Self> {
+        manifest
+            .groups()
+            .enumerate()
+            .filter_map(|(group_index, group)| {
+                let (kind, why) = gaps.iter().find(|(kind, _)| *kind == group.kind)?;
+                Some(Self {
+                    group_index,
+                    group: group.name.clone(),
+                    reason: format!("the {kind} service list is not known to be complete ({why})"),
+                })
+            })
+            .collect()
+    }
+
+    /// `group `web` cannot be planned: …`
+    pub fn message(&self) -> String {
+        format!(
+            "group `{}` cannot be planned: {}; nothing is ordered for it",
+            self.group, self.reason
+        )
+    }
+}
+
+/// Logs in, lists, reconciles and prices. A group whose list is not known complete is not
+/// priced; it is named in [`Survey::blocked`].
 pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, ApiError> {
     let account = conn.client.whoami().await?;
-    let services = fleet::list_all(&conn.client, manifest).await?;
+    let lists = fleet::list_each(&conn.client, manifest).await?;
+    let blocked = Blocked::find(manifest, &lists.gaps);
+    let services = lists.services;
     let mut plan = plan::plan_against(manifest, &fleet::existing_all(&services));
     let orders = plan.orders_per_group();
     let mut unit_prices = Vec::new();
     let mut total: Option<Money> = Some(Money::default());
-    for group in manifest.groups() {
+    for (index, group) in manifest.groups().enumerate() {
+        let planned = !blocked.iter().any(|b| b.group_index == index);
         let count = orders
             .iter()
-            .find(|(g, _)| **g == *group.name)
+            .find(|(g, _)| **g == *group.name && planned)
             .map_or(0, |(_, n)| *n);
         let price = if count == 0 {
             None
@@ -55,6 +99,7 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
         plan,
         services,
         unit_prices,
+        blocked,
     })
 }
 
@@ -100,7 +145,15 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
     } else {
         let pace = Pace::from_execution(&manifest.execution, None);
         let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
-        survey(&conn, manifest).await?.plan
+        let found = survey(&conn, manifest).await?;
+        if !found.blocked.is_empty() {
+            let lines: Vec<String> = found.blocked.iter().map(Blocked::message).collect();
+            return Err(CmdError {
+                code: exit::SOME_FAILED,
+                message: lines.join("\nerror: "),
+            });
+        }
+        found.plan
     };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());

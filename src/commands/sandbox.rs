@@ -91,6 +91,12 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         drop_after: f.drop_after,
         throttle_rps: f.throttle_rps,
         session_expiry_requests: f.session_expiry,
+        page_cap: f.page_cap,
+        no_total: f.no_total,
+        ignore_paging: f.ignore_paging,
+        lean_rows: f.lean_rows,
+        sticky_filter: f.sticky_filter,
+        filter_reset_ignored: f.filter_reset_ignored,
     })
 }
 

@@ -1,7 +1,6 @@
-//! Dispatch on `func`, authentication (sessions, `authinfo`, lockout), `whoami`, service
-//! lists with paging, and sticky list filters.
+//! Dispatch on `func`, authentication (sessions, `authinfo`, lockout) and `whoami`; service
+//! lists and their filters are answered in `lists`.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
@@ -9,8 +8,7 @@ use chrono::{DateTime, Utc};
 use super::catalog::{self, Tariff};
 use super::doc::{self, ApiError, Node};
 use super::http::Params;
-use super::state::Service;
-use super::{Core, LoginFails, Session, SimConfig, SimDialect, form, manage, orders};
+use super::{Core, LoginFails, Session, SimConfig, SimDialect, form, lists, manage, orders};
 
 /// Everything one call may touch.
 pub(crate) struct Call<'a> {
@@ -146,10 +144,10 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
             Func::Pricelist(t) => Ok(Reply::Doc(form::pricelist(&call, t))),
             Func::Order(t, style) => orders::order(&mut call, &account, t, style),
             Func::OrderStart(t) => Ok(form::order_start(&call, t)),
-            Func::Filter(t) => Ok(filter(&mut call, &account, t)),
+            Func::Filter(t) => Ok(lists::filter(&mut call, &account, t)),
             Func::Edit(t) => manage::edit(&mut call, &account, t),
             Func::Act(t, action) => manage::act(&mut call, &account, t, action),
-            Func::List(t) => Ok(list(&call, &account, t)),
+            Func::List(t) => Ok(lists::list(&call, &account, t)),
             Func::Unknown => {
                 Err(
                     ApiError::new("missed", "func", format!("Unknown function '{name}'"))
@@ -275,157 +273,6 @@ pub(crate) fn status_text(status: u8) -> (&'static str, &'static str) {
         4 => ("Deleted", "4"),
         _ => ("Processing", "5_open"),
     }
-}
-
-fn row(call: &Call<'_>, s: &Service) -> Node {
-    let tariff = call.tariff(s.pricelist);
-    let (text, orig) = status_text(s.status);
-    let mut elem = Node::new("elem")
-        .field("id", s.id.to_string())
-        .field("domain", &s.domain)
-        .field("status", s.status.to_string())
-        .child(Node::text("item_status", text).attr("orig", orig))
-        .field("pricelist", tariff.map_or("", |t| t.title))
-        .field("pricelist_id", s.pricelist.to_string())
-        .field("period", s.period.to_string())
-        .field(
-            "autoprolong",
-            s.autoprolong.map_or("null".to_owned(), |m| m.to_string()),
-        )
-        .field("expiredate", s.expiredate.format("%Y-%m-%d").to_string())
-        .field("cost", doc::cents(s.cost_cents))
-        .field("currency", "EUR");
-    if let Some(ip) = s.ip.as_ref().filter(|_| matches!(s.status, 2 | 3)) {
-        elem.push(Node::text("ip", ip));
-    }
-    if let Some(remoteid) = &s.remoteid {
-        elem.push(Node::text("remoteid", remoteid));
-    }
-    if let Some(dc) = s.datacenter {
-        elem.push(Node::text("datacenter", dc.to_string()));
-        elem.push(Node::text("datacentername", catalog::datacenter_name(dc)));
-    }
-    if let Some(os) = &s.ostempl {
-        elem.push(Node::text("ostempl", os));
-    }
-    elem
-}
-
-const FILTER_FIELDS: &[&str] = &[
-    "id",
-    "ip",
-    "domain",
-    "pricelist",
-    "period",
-    "status",
-    "datacenter",
-    "remoteid",
-    "autoprolong",
-];
-
-fn matches_filter(s: &Service, filter: &BTreeMap<String, String>) -> bool {
-    filter.iter().all(|(field, want)| match field.as_str() {
-        "domain" => s
-            .domain
-            .to_ascii_lowercase()
-            .contains(&want.to_ascii_lowercase()),
-        "id" => s.id.to_string() == *want,
-        "ip" => s.ip.as_deref() == Some(want),
-        "pricelist" => s.pricelist.to_string() == *want,
-        "period" => s.period.to_string() == *want,
-        "status" => s.status.to_string() == *want,
-        "datacenter" => s.datacenter.map(|d| d.to_string()).as_deref() == Some(want),
-        "remoteid" => s.remoteid.as_deref() == Some(want),
-        "autoprolong" => s.autoprolong.map(|m| m.to_string()).as_deref() == Some(want),
-        _ => true,
-    })
-}
-
-/// The filter a list applies: the account's sticky one, overlaid with the fields given inline
-/// when the call says `filter=on` (`func=dedic&filter=on&status=2`).
-fn list_filter(call: &Call<'_>, account: &str, item_type: &str) -> BTreeMap<String, String> {
-    let mut filter = call
-        .core
-        .state
-        .accounts
-        .get(account)
-        .and_then(|a| a.filters.get(item_type))
-        .cloned()
-        .unwrap_or_default();
-    if call.params.is_on("filter") {
-        for f in FILTER_FIELDS {
-            if let Some(v) = call.params.non_empty(f) {
-                filter.insert((*f).to_owned(), v.to_owned());
-            }
-        }
-    }
-    filter
-}
-
-fn list(call: &Call<'_>, account: &str, item_type: &str) -> Reply {
-    let filter = list_filter(call, account, item_type);
-    let rows: Vec<&Service> = call
-        .core
-        .state
-        .services
-        .values()
-        .filter(|s| s.account == account && s.item_type == item_type)
-        .filter(|s| matches_filter(s, &filter))
-        .collect();
-    let total = rows.len();
-    let count = call
-        .params
-        .get("p_cnt")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0);
-    let page = call
-        .params
-        .get("p_num")
-        .and_then(|v| v.parse::<usize>().ok())
-        .filter(|n| *n > 0)
-        .unwrap_or(1);
-    let (skip, take) = count.map_or((0, total), |c| ((page - 1).saturating_mul(c), c));
-    let mut doc = Node::doc();
-    for s in rows.into_iter().skip(skip).take(take) {
-        doc.push(row(call, s));
-    }
-    doc = doc.field("p_elems", total.to_string());
-    if let Some(c) = count {
-        doc = doc
-            .field("p_cnt", c.to_string())
-            .field("p_num", page.to_string());
-    }
-    Reply::Doc(doc)
-}
-
-/// `<type>.filter`: with `sok` stores (or, all fields empty, clears) the account's filter.
-fn filter(call: &mut Call<'_>, account: &str, item_type: &str) -> Reply {
-    let Some(acc) = call.core.state.accounts.get_mut(account) else {
-        return Reply::Doc(Node::doc());
-    };
-    if call.params.non_empty("sok").is_some() {
-        let chosen: BTreeMap<String, String> = FILTER_FIELDS
-            .iter()
-            .filter_map(|f| {
-                call.params
-                    .non_empty(f)
-                    .map(|v| ((*f).to_owned(), v.to_owned()))
-            })
-            .collect();
-        if chosen.is_empty() {
-            acc.filters.remove(item_type);
-        } else {
-            acc.filters.insert(item_type.to_owned(), chosen);
-        }
-        call.core.dirty = true;
-        return Reply::Doc(Node::doc().child(Node::new("ok")));
-    }
-    let current = acc.filters.get(item_type).cloned().unwrap_or_default();
-    let mut doc = Node::doc();
-    for f in FILTER_FIELDS {
-        doc.push(Node::text(*f, current.get(*f).cloned().unwrap_or_default()));
-    }
-    Reply::Doc(doc)
 }
 
 #[cfg(test)]

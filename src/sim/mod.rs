@@ -24,6 +24,7 @@ mod doc;
 mod form;
 mod funcs;
 mod http;
+mod lists;
 mod manage;
 mod orders;
 mod state;
@@ -73,6 +74,21 @@ pub struct Faults {
     pub throttle_rps: Option<u32>,
     /// A session expires after this many requests on it.
     pub session_expiry_requests: Option<u64>,
+    /// The billing's own page size: list pages hold at most this many rows, whatever
+    /// `p_cnt` asks for.
+    pub page_cap: Option<usize>,
+    /// Lists state no total (`p_elems`).
+    pub no_total: bool,
+    /// Lists answer the first page whatever `p_num` asks for.
+    pub ignore_paging: bool,
+    /// List rows carry neither `status` nor `remoteid`: only `item_status` with `$orig`, a
+    /// text `expiredate` with the date in `real_expiredate`, auto-renewal as a word.
+    pub lean_rows: bool,
+    /// A saved list filter (active services only) is set on every item type of the account;
+    /// only a filter submission that names its fields empty clears it.
+    pub sticky_filter: bool,
+    /// Filter submissions are echoed back without being saved (a saved filter stays).
+    pub filter_reset_ignored: bool,
 }
 
 /// Simulator settings.
@@ -212,6 +228,9 @@ impl Sim {
                 &config.currency,
             );
         }
+        if config.faults.sticky_filter {
+            lists::arm_sticky_filters(&mut state, &config.user);
+        }
         let core = Core {
             state,
             sessions: HashMap::new(),
@@ -237,9 +256,12 @@ impl Sim {
         http::router(self.clone())
     }
 
-    /// Replaces the fault settings (and reseeds the dice).
+    /// Replaces the fault settings (and reseeds the dice); `sticky_filter` saves its filter.
     pub fn set_faults(&self, faults: Faults) {
         let mut core = self.lock();
+        if faults.sticky_filter {
+            lists::arm_sticky_filters(&mut core.state, &self.inner.config.user);
+        }
         core.rng = StdRng::seed_from_u64(faults.seed);
         core.faults = faults;
     }

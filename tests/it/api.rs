@@ -640,7 +640,7 @@ async fn xml_and_json_answers_decode_identically() {
     for format in [Format::Json, Format::Xml] {
         let c = BillingClient::new(options(&url, format, LoginMode::Authinfo)).unwrap();
         let account = c.whoami().await.unwrap();
-        let services = c.list_services("vds").await.unwrap();
+        let services = c.list_complete("vds").await.unwrap();
         let quote = c
             .quote("vds.order.param", &[("pricelist", "6"), ("sok", "ok")])
             .await
@@ -705,10 +705,10 @@ async fn service_lists_read_every_page_after_clearing_the_filter() {
     })
     .await;
     let client = BillingClient::new(options(&url, Format::Json, LoginMode::Authinfo)).unwrap();
-    let services = client.list_services("vds").await.unwrap();
+    let services = client.list_complete("vds").await.unwrap();
     assert_eq!(services.len(), TOTAL);
     assert_eq!(services[TOTAL - 1].id, (TOTAL - 1).to_string());
-    client.list_services("vds").await.unwrap();
+    client.list_complete("vds").await.unwrap();
     assert_eq!(
         count(&canned, "vds.filter"),
         1,

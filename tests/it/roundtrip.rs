@@ -184,7 +184,7 @@ fn sim_service(h: &SimHandle, id: &str) -> sim::SimService {
 /// Lists until `n` services are active (the simulator activates them after a while).
 async fn until_active(c: &BillingClient, item_type: &str, n: usize) -> Vec<Service> {
     for _ in 0..400 {
-        let services = c.list_services(item_type).await.unwrap();
+        let services = c.list_complete(item_type).await.unwrap();
         if services.iter().filter(|s| s.status == 2).count() >= n {
             return services;
         }
@@ -264,7 +264,7 @@ async fn catalog_quote_order_list_and_reconcile() {
             eur(START_CENTS - 2 * v.month_cents)
         );
 
-        let listed = c.list_services("vds").await.unwrap();
+        let listed = c.list_complete("vds").await.unwrap();
         assert_eq!(listed.len(), 2);
         for (i, s) in listed.iter().enumerate() {
             let seq = i + 1;
@@ -404,7 +404,7 @@ async fn prolong_edit_and_list_actions() {
         c.act("vds", Action::Suspend, &both).await.unwrap();
         assert_eq!(statuses(&h), [3, 3]);
         let listed: Vec<u8> = c
-            .list_services("vds")
+            .list_complete("vds")
             .await
             .unwrap()
             .iter()
@@ -458,7 +458,7 @@ async fn prolong_edit_and_list_actions() {
 
         c.act("vds", Action::Delete, &both).await.unwrap();
         assert_eq!(statuses(&h), [4, 4]);
-        let listed = c.list_services("vds").await.unwrap();
+        let listed = c.list_complete("vds").await.unwrap();
         let deleted = listed.iter().filter(|s| s.status == 4).count();
         assert_eq!(deleted, 2);
         h.stop().await.unwrap();
@@ -513,12 +513,12 @@ async fn license_orders_with_finish_and_a_trial_period() {
         c.order(&func, &pairs(&params)).await.unwrap();
         assert_eq!(h.sim.balance_cents(), START_CENTS - 3000 - 6000);
 
-        let platforms = c.list_services("platform").await.unwrap();
+        let platforms = c.list_complete("platform").await.unwrap();
         let vm_row = platforms.iter().find(|s| s.id == id).unwrap();
         assert_eq!(vm_row.pricelist.as_deref(), Some("55163"));
         assert_eq!(vm_row.remoteid.as_deref(), Some("vm-1"));
         assert_eq!(platforms.len(), 2);
-        let softs = c.list_services("soft").await.unwrap();
+        let softs = c.list_complete("soft").await.unwrap();
         assert_eq!(softs.len(), 1);
         assert_eq!(softs[0].pricelist.as_deref(), Some("3001"));
         h.stop().await.unwrap();
@@ -542,7 +542,7 @@ async fn lists_longer_than_a_page_are_read_whole() {
             });
         }
         let c = client(&h, case);
-        let listed = c.list_services("vds").await.unwrap();
+        let listed = c.list_complete("vds").await.unwrap();
         assert_eq!(listed.len(), total);
         assert_eq!(listed[0].domain.as_deref(), Some("n0000.example.com"));
         assert_eq!(
@@ -626,7 +626,7 @@ async fn an_expired_session_is_renewed_transparently() {
             let (func, params) = order_params(&m, seq, &format!("web-{seq:02}.example.com"));
             c.order(&func, &pairs(&params)).await.unwrap();
         }
-        assert_eq!(c.list_services("vds").await.unwrap().len(), 3);
+        assert_eq!(c.list_complete("vds").await.unwrap().len(), 3);
         // Three services, not more: a refused call is repeated once, after the new login.
         assert_eq!(h.sim.services().len(), 3);
         let refused = h
@@ -655,7 +655,7 @@ async fn a_wrong_password_is_fatal_and_never_retried() {
             }
         );
         assert!(err.is_fatal() && !err.retryable());
-        let again = c.list_services("vds").await.unwrap_err();
+        let again = c.list_complete("vds").await.unwrap_err();
         assert_eq!(again.kind, err.kind);
         assert_eq!(auth_calls(&h), 1);
         assert_eq!(h.sim.requests().len(), 1);
@@ -689,7 +689,7 @@ async fn authinfo_on_every_call_works_like_a_session() {
         let m = vds_manifest(case);
         let (func, params) = order_params(&m, 1, "web-01.example.com");
         c.order(&func, &pairs(&params)).await.unwrap();
-        let listed = c.list_services("vds").await.unwrap();
+        let listed = c.list_complete("vds").await.unwrap();
         assert_eq!(listed[0].domain.as_deref(), Some("web-01.example.com"));
         assert_eq!(auth_calls(&h), 0);
         let masked = h
@@ -758,7 +758,7 @@ async fn a_connection_dropped_after_the_order_leaves_the_outcome_unknown() {
         assert!(err.outcome_unknown(), "{err}");
         assert!(!err.retryable());
         // The order was placed: the list (reads are never dropped) shows it.
-        let listed = c.list_services("vds").await.unwrap();
+        let listed = c.list_complete("vds").await.unwrap();
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0].domain.as_deref(), Some("web-01.example.com"));
         assert_eq!(h.sim.services()[0].domain, "web-01.example.com");

@@ -1,7 +1,9 @@
 //! One paid order per declared server, as an executor [`Job`]: the journal intent before
-//! each call, the call, the outcome after it; a domain refused as taken moves the server to
-//! the next free sequence number (`on_collision: next`); an unknown outcome is looked up in
-//! the service list before anything is sent again.
+//! each call, the call, the outcome after it. A domain refused as taken is first looked up in
+//! this account's services (a list asked for after the refusal): held by this account, the
+//! server `exists` and nothing moves; held by someone else, the server moves to the next free
+//! sequence number (`on_collision: next`) or fails; unknown (a list not known complete), it
+//! fails. An unknown outcome is looked up in the service list before anything is sent again.
 
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -24,6 +26,9 @@ const MAX_MOVES: u32 = 1000;
 pub(super) struct Placed {
     /// The new service's id, when the billing said or the list showed it.
     pub service_id: Option<String>,
+    /// The server was found existing (its domain refused as taken by this account's own
+    /// service), not ordered by this run.
+    pub existed: bool,
 }
 
 /// Why an order job failed.
@@ -35,6 +40,9 @@ pub(super) enum JobError {
     /// The journal could not be written: nothing more may be sent.
     #[error(transparent)]
     Journal(#[from] JournalError),
+    /// A list needed to decide was not known complete: nothing more is sent for this server.
+    #[error("{0}")]
+    Unsure(String),
     /// `on_collision: next`, but no free domain is left to move to.
     #[error("domain {domain} is taken and group `{group}` has no free domain to move to")]
     NoFreeDomain {
@@ -149,6 +157,16 @@ fn domain_taken(error: &ApiError) -> bool {
     matches!(&error.kind, ErrorKind::Exists { object, .. } if object.eq_ignore_ascii_case("domain"))
 }
 
+/// Who holds a domain the billing refused as taken.
+enum Taker {
+    /// This account's live service: the server exists.
+    Ours(Placed),
+    /// Not this account (as far as a complete list shows).
+    Other,
+    /// Unknown: the list is not known complete.
+    Unknown(String),
+}
+
 /// A failed send: the journal could not be written (nothing was sent), or the call failed
 /// for the domain it was sent with.
 enum SendError {
@@ -175,6 +193,7 @@ impl OrderJob {
         match answer {
             Ok(ack) => Ok(Placed {
                 service_id: ack.service_id,
+                existed: false,
             }),
             Err(e) => Err(SendError::Api(e, domain)),
         }
@@ -191,6 +210,46 @@ impl OrderJob {
             .ctx
             .journal
             .record_outcome(&self.slot.key, outcome, id, domain)?)
+    }
+
+    /// Who holds `domain`, refused as taken: looked up in a list asked for after the refusal.
+    /// A live service of this account at that domain (with this server's remoteid, or none)
+    /// is this server: recorded as existing in the journal, never ordered again.
+    async fn taker(&self, domain: Option<&str>) -> Result<Taker, JobError> {
+        let slot = &self.slot;
+        let Some(domain) = domain else {
+            return Ok(Taker::Other);
+        };
+        let listing = self
+            .ctx
+            .lists
+            .since(&slot.item_type, slot.answered_at())
+            .await?;
+        let ours = find_live(&listing.services, None, Some(domain)).filter(|s| {
+            match (s.remoteid.as_deref(), slot.remoteid()) {
+                (Some(held), Some(mine)) => held == mine,
+                _ => true,
+            }
+        });
+        if let Some(found) = ours {
+            tracing::info!(
+                "{}: domain {domain} is taken by this account's service {}; it exists",
+                slot.key,
+                found.id
+            );
+            self.record(Recorded::Ordered, Some(&found.id), Some(domain))?;
+            return Ok(Taker::Ours(Placed {
+                service_id: Some(found.id.clone()),
+                existed: true,
+            }));
+        }
+        Ok(match &listing.gap {
+            Some(why) => Taker::Unknown(format!(
+                "the {} list is not known to be complete ({why})",
+                slot.item_type
+            )),
+            None => Taker::Other,
+        })
     }
 
     /// After the billing refused `domain` as taken: the next free domain, or why there is none.
@@ -236,10 +295,22 @@ impl Job for OrderJob {
                 Err(SendError::Journal(e)) => return Err(e.into()),
                 Err(SendError::Api(e, domain)) => (e, domain),
             };
-            if domain_taken(&error) && self.ctx.on_collision == OnCollision::Next {
-                self.move_on(domain, moves)?;
-                moves += 1;
-                continue;
+            if domain_taken(&error) {
+                match self.taker(domain.as_deref()).await? {
+                    Taker::Ours(placed) => return Ok(placed),
+                    Taker::Unknown(why) => {
+                        self.record(Recorded::Failed, None, domain.as_deref())?;
+                        return Err(JobError::Unsure(format!(
+                            "{error}; whether this account holds it is unknown: {why}"
+                        )));
+                    }
+                    Taker::Other if self.ctx.on_collision == OnCollision::Next => {
+                        self.move_on(domain, moves)?;
+                        moves += 1;
+                        continue;
+                    }
+                    Taker::Other => {}
+                }
             }
             // A definite refusal: nothing was ordered for that domain.
             if error.sent && !error.outcome_unknown() && !error.retryable() {
@@ -257,8 +328,15 @@ impl Job for OrderJob {
             .since(&slot.item_type, slot.answered_at())
             .await?;
         let domain = slot.domain();
-        let Some(found) = find_live(&services, slot.remoteid(), domain.as_deref()) else {
-            return Ok(None);
+        let Some(found) = find_live(&services.services, slot.remoteid(), domain.as_deref()) else {
+            return match &services.gap {
+                Some(why) => Err(JobError::Unsure(format!(
+                    "the {} list is not known to be complete ({why}), so whether the order \
+                     landed is unknown; nothing is sent again",
+                    slot.item_type
+                ))),
+                None => Ok(None),
+            };
         };
         tracing::info!(
             "{}: found as service {} after an unknown outcome",
@@ -268,13 +346,14 @@ impl Job for OrderJob {
         self.record(Recorded::Ordered, Some(&found.id), domain.as_deref())?;
         Ok(Some(Placed {
             service_id: Some(found.id.clone()),
+            existed: false,
         }))
     }
 
     fn classify(&self, error: &JobError) -> ErrorClass {
         match error {
             JobError::Journal(_) => ErrorClass::Fatal,
-            JobError::NoFreeDomain { .. } => ErrorClass::Permanent,
+            JobError::NoFreeDomain { .. } | JobError::Unsure(_) => ErrorClass::Permanent,
             JobError::Api(e) => classify_api(e),
         }
     }

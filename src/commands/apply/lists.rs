@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio::time::Instant;
 
-use crate::api::{ApiError, BillingClient, Service};
+use crate::api::{ApiError, BillingClient, Listing, Service};
 
 /// A live service (ordered, active, suspended or processing).
 pub(super) fn is_live(service: &Service) -> bool {
@@ -42,7 +42,7 @@ pub(super) struct ServiceLists {
 }
 
 /// A list of one item type and when it was asked for.
-type Listed = (Instant, Arc<Vec<Service>>);
+type Listed = (Instant, Arc<Listing>);
 
 impl ServiceLists {
     /// Lists through `client`.
@@ -53,12 +53,13 @@ impl ServiceLists {
         }
     }
 
-    /// The services of `item_type` as listed by a call made after `after`.
+    /// The services of `item_type` as listed by a call made after `after` (the listing says
+    /// whether it is known complete: a server missing from an incomplete one is not absent).
     pub(super) async fn since(
         &self,
         item_type: &str,
         after: Instant,
-    ) -> Result<Arc<Vec<Service>>, ApiError> {
+    ) -> Result<Arc<Listing>, ApiError> {
         let mut cache = self.cache.lock().await;
         if let Some((asked, services)) = cache.get(item_type)
             && *asked >= after

@@ -280,10 +280,7 @@ impl Apply<'_> {
     ) {
         let keys: HashSet<&str> = canary.iter().map(|s| s.key.as_str()).collect();
         let in_canary = |e: &Entry| keys.contains(e.key.as_str());
-        if let Some(bad) = entries
-            .iter()
-            .find(|e| in_canary(e) && e.row.outcome != RowOutcome::Ordered)
-        {
+        if let Some(bad) = entries.iter().find(|e| in_canary(e) && !e.is_present()) {
             let why = bad.row.error.as_deref().unwrap_or("not ordered");
             tally.stopped = Some(format!(
                 "canary server {} failed ({why}); the rest were not ordered",

@@ -1,5 +1,5 @@
 //! The declared servers of a run as report rows: what each starts as (present, to order,
-//! in conflict), what the executor made of it, the estimate the budget guard checks, and the
+//! in conflict, not plannable), what the executor made of it, the estimate the budget guard checks, and the
 //! exit code the rows add up to.
 
 use std::collections::HashMap;
@@ -97,6 +97,16 @@ pub(super) fn entries(
         entry.set_domain(None);
         if sends_remoteid.get(server.group_index) == Some(&true) {
             entry.row.remoteid = Some(server.key.clone());
+        }
+        if let Some(blocked) = survey
+            .blocked
+            .iter()
+            .find(|b| b.group_index == server.group_index)
+        {
+            entry.row.outcome = RowOutcome::Failed;
+            entry.row.error = Some(format!("not planned: {}", blocked.reason));
+            entries.push(entry);
+            continue;
         }
         let call = match (&server.call, groups.get(server.group_index)) {
             (Some(call), _) => call.clone(),
@@ -271,6 +281,10 @@ pub(super) fn record(
         entry.row.duration_ms =
             Some(u64::try_from(result.duration.as_millis()).unwrap_or(u64::MAX));
         match result.outcome {
+            Outcome::Done(placed) if placed.existed => {
+                entry.row.outcome = RowOutcome::Exists;
+                entry.row.service_id = placed.service_id;
+            }
             Outcome::Done(placed) => {
                 entry.row.outcome = RowOutcome::Ordered;
                 entry.row.service_id = placed.service_id;

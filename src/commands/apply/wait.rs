@@ -34,7 +34,7 @@ pub(super) async fn refresh(
         .map(|e| e.item_type.clone())
         .collect();
     for kind in kinds {
-        let services = retry.run(|| client.list_services(&kind)).await?;
+        let services = retry.run(|| client.list_services(&kind)).await?.services;
         let index = ListIndex::new(&services);
         for entry in entries
             .iter_mut()

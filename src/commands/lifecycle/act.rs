@@ -153,7 +153,7 @@ async fn one_by_one(
     kinds.sort_unstable();
     kinds.dedup();
     for kind in kinds {
-        for s in ctx.conn.client.list_services(kind).await? {
+        for s in ctx.conn.client.list_complete(kind).await? {
             listed.insert((kind.to_owned(), s.id.clone()), s);
         }
     }

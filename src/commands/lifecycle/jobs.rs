@@ -126,7 +126,7 @@ impl Job for Prolong {
 
     /// Done when the listed expiry moved off the old one (to the announced one when known).
     async fn reconcile(&self) -> Result<Option<ProlongInfo>, ApiError> {
-        let services = self.client.list_services(&self.item_type).await?;
+        let services = self.client.list_complete(&self.item_type).await?;
         let now = services
             .into_iter()
             .find(|s| s.id == self.id)
@@ -233,7 +233,7 @@ impl Job for Act {
     /// Done when every service of the batch has the target status (a deleted service may
     /// also be gone from the list).
     async fn reconcile(&self) -> Result<Option<()>, ApiError> {
-        let services = self.client.list_services(&self.item_type).await?;
+        let services = self.client.list_complete(&self.item_type).await?;
         let target = target_status(self.action);
         let done = self
             .ids
