@@ -12,11 +12,12 @@ pub mod client;
 pub mod doc;
 pub mod error;
 pub mod types;
+mod auth;
 mod wire;
 mod xml;
 
 pub use calls::{Action, PAGE_SIZE};
-pub use client::{BillingClient, CallKind, ClientOptions};
+pub use client::{BillingClient, CallKind, ClientExtras, ClientOptions};
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use types::{
