@@ -76,6 +76,8 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
     for (flag, share) in [
         ("--fail-before", f.fail_before),
         ("--drop-after", f.drop_after),
+        ("--after-work-503", f.after_work_503),
+        ("--busy-share", f.busy_share),
     ] {
         if !(0.0..=1.0).contains(&share) {
             return Err(CmdError::bad_input(format!(
@@ -91,6 +93,14 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         drop_after: f.drop_after,
         throttle_rps: f.throttle_rps,
         session_expiry_requests: f.session_expiry,
+        after_work_503: f.after_work_503,
+        retry_after: f.retry_after.clone(),
+        redirect_to: f.redirect_to.clone(),
+        firewall: f.firewall,
+        refuse_orders: f.refuse_orders.clone(),
+        echo_secrets: f.echo_secrets,
+        busy_share: f.busy_share,
+        login_refusal: f.login_refusal.clone(),
     })
 }
 
