@@ -346,4 +346,28 @@ pub struct FaultArgs {
     /// Filter submissions are echoed back without being saved.
     #[arg(long)]
     pub filter_reset_ignored: bool,
+    /// Share of mutating calls that do the work and then answer 503 (0..1).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub after_work_503: f64,
+    /// The literal Retry-After header value sent with 429 and 503 answers.
+    #[arg(long, value_name = "VALUE")]
+    pub retry_after: Option<String>,
+    /// Answer every request 307 with this Location.
+    #[arg(long, value_name = "URL")]
+    pub redirect_to: Option<String>,
+    /// Answer every request 403 with an HTML "IP temporarily blocked" page.
+    #[arg(long)]
+    pub firewall: bool,
+    /// Refuse paid orders with a billing error of this type (e.g. access).
+    #[arg(long, value_name = "TYPE")]
+    pub refuse_orders: Option<String>,
+    /// Echo the request's password, authinfo and session id in error messages.
+    #[arg(long)]
+    pub echo_secrets: bool,
+    /// Share of calls refused with "Request in process, please wait" (0..1).
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub busy_share: f64,
+    /// Refuse logins: captcha, blockgeoip, blocked_ip, blocklogon or totp.
+    #[arg(long, value_name = "HOW")]
+    pub login_refusal: Option<String>,
 }

@@ -84,6 +84,11 @@ pub struct Profile {
     pub password_command: Option<String>,
     /// The password itself (discouraged; the file must then be readable by its owner only).
     pub password: Option<Secret>,
+    /// Name of an environment variable holding a login key (`func=auth&key=…`, issued by
+    /// `session.newkey`); with a key no password is needed.
+    pub key_env: Option<String>,
+    /// A shell command that prints the login key.
+    pub key_command: Option<String>,
     /// Skip TLS certificate verification.
     #[serde(default)]
     pub insecure: bool,
@@ -96,8 +101,10 @@ pub struct Target {
     pub url: String,
     /// User name.
     pub user: String,
-    /// Password.
+    /// Password (empty when a login key is used).
     pub password: Secret,
+    /// Login key, when the profile gives one: the client logs in with it instead.
+    pub key: Option<Secret>,
     /// Skip TLS verification (explicit opt-out only).
     pub insecure: bool,
 }
@@ -202,13 +209,40 @@ pub fn resolve_target(
             what: "the billing user",
             hint: "set BILLFLEET_USER, --user or a profile's user",
         })?;
-    let password = password(&profile_name, &profile, env)?;
+    let key = login_key(&profile_name, &profile, env)?;
+    let password = match password(&profile_name, &profile, env) {
+        Err(ConfigError::Missing { .. }) if key.is_some() => Secret::default(),
+        other => other?,
+    };
     Ok(Target {
         url,
         user,
         password,
+        key,
         insecure: args.insecure || profile.insecure,
     })
+}
+
+/// The profile's login key, from `key_env` or `key_command`, when it names one.
+fn login_key(
+    profile_name: &str,
+    profile: &Profile,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Secret>, ConfigError> {
+    if let Some(var) = &profile.key_env {
+        return env(var)
+            .filter(|k| !k.is_empty())
+            .map(|k| Some(Secret::new(k)))
+            .ok_or_else(|| {
+                ConfigError::Invalid(format!(
+                    "profile `{profile_name}` reads the login key from ${var}, which is not set"
+                ))
+            });
+    }
+    match &profile.key_command {
+        Some(command) => run_password_command(profile_name, command).map(Some),
+        None => Ok(None),
+    }
 }
 
 fn password(
@@ -355,6 +389,27 @@ mod tests {
             ..Profile::default()
         };
         assert!(password("acme", &p, &no_env).is_err());
+    }
+
+    #[test]
+    fn profile_key_sources_make_the_password_optional() {
+        let p = Profile {
+            key_env: Some("ACME_KEY".into()),
+            ..Profile::default()
+        };
+        let env = |k: &str| (k == "ACME_KEY").then(|| "k3y-from-env-0123456".to_owned());
+        let key = login_key("acme", &p, &env).unwrap().unwrap();
+        assert_eq!(key.expose(), "k3y-from-env-0123456");
+        assert!(login_key("acme", &p, &no_env).is_err());
+        let p = Profile {
+            key_command: Some("printf 'k3y-cmd\\n'".into()),
+            ..Profile::default()
+        };
+        assert_eq!(
+            login_key("acme", &p, &no_env).unwrap().unwrap().expose(),
+            "k3y-cmd"
+        );
+        assert!(login_key("acme", &Profile::default(), &no_env).unwrap().is_none());
     }
 
     #[test]

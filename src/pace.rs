@@ -11,6 +11,10 @@ use tokio::time::Instant;
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
+/// The longest cool-down ever set (callers cap `Retry-After` far below this; this only
+/// keeps instant arithmetic from overflowing).
+pub const MAX_COOL_DOWN: Duration = Duration::from_secs(24 * 3600);
+
 /// Shared pacing state. Clone an `Arc<Pacer>` into every task.
 #[derive(Debug)]
 pub struct Pacer {
@@ -23,7 +27,8 @@ pub struct Pacer {
 impl Pacer {
     /// At most `rate` calls per second on average, `burst` at once (both at least 1 / > 0).
     pub fn new(rate: f64, burst: u32) -> Self {
-        let period = Duration::from_secs_f64(1.0 / rate.max(1e-6));
+        let period =
+            Duration::try_from_secs_f64(1.0 / rate.max(1e-6)).unwrap_or(Duration::from_secs(1));
         let burst = NonZeroU32::new(burst.max(1)).unwrap_or(NonZeroU32::MIN);
         let limiter = Quota::with_period(period).map(|q| RateLimiter::direct(q.allow_burst(burst)));
         Self {
@@ -61,8 +66,12 @@ impl Pacer {
     }
 
     /// Holds every caller back for `pause` from now (extends, never shortens, a cool-down).
+    /// Saturates: a pause beyond [`MAX_COOL_DOWN`] is that long.
     pub fn cool_down(&self, pause: Duration) {
-        let until = Instant::now() + pause;
+        let now = Instant::now();
+        let until = now
+            .checked_add(pause.min(MAX_COOL_DOWN))
+            .unwrap_or(now);
         let mut guard = self
             .cooldown_until
             .lock()
@@ -96,6 +105,15 @@ mod tests {
             start.elapsed()
         );
         assert_eq!(pacer.calls(), 4);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_pause_or_rate_is_safe(secs in proptest::num::u64::ANY, nanos in 0u32..1_000_000_000, rate in proptest::num::f64::ANY) {
+            let pacer = Pacer::new(rate, 1);
+            pacer.cool_down(Duration::new(secs, nanos));
+            pacer.cool_down(Duration::MAX);
+        }
     }
 
     #[tokio::test]

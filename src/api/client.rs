@@ -1,19 +1,26 @@
-//! The HTTP side: one `reqwest` client, the request body, the session shared by all clones,
-//! and the mapping of transport failures and answers to [`ApiError`].
+//! The HTTP side: one `reqwest` client (redirects never followed), the request body, the
+//! session shared by all clones (see [`super::auth`]), the mapping of transport failures and
+//! answers to [`ApiError`], bounded answer bodies, and the scrubbing of every text that came
+//! from the server before it reaches a log, an error or a report.
 
 use std::collections::HashSet;
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, LOCATION, RETRY_AFTER};
 
+use super::auth::{Credential, Session};
 use super::doc::{DecodeError, Doc, Node};
 use super::error::{ApiError, BillingError, ErrorKind};
-use super::wire::{normalize_url, parse_retry_after, redacted, trace_body};
+use super::wire::{
+    MAX_BODY, cap_retry_after, location_for_humans, normalize_url, parse_retry_after, redacted,
+    trace_body,
+};
 use crate::manifest::{Dialect, Format, LoginMode};
 use crate::pace::Pacer;
-use crate::secret::Secret;
+use crate::secret::{Scrubber, Secret};
 
 /// How to reach and log in to the billing.
 #[derive(Debug, Clone)]
@@ -38,6 +45,24 @@ pub struct ClientOptions {
     pub pacer: Arc<Pacer>,
 }
 
+/// Settings beyond [`ClientOptions`] that most callers leave at their defaults.
+#[derive(Debug, Clone)]
+pub struct ClientExtras {
+    /// Log in with this key (`func=auth&username=…&key=…`) instead of the password.
+    pub login_key: Option<Secret>,
+    /// The longest `Retry-After` honoured; a longer one is cut to this.
+    pub max_retry_after: Duration,
+}
+
+impl Default for ClientExtras {
+    fn default() -> Self {
+        Self {
+            login_key: None,
+            max_retry_after: super::wire::MAX_RETRY_AFTER,
+        }
+    }
+}
+
 /// Mutating or not: decides whether a failure after sending leaves the outcome unknown.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CallKind {
@@ -47,35 +72,18 @@ pub enum CallKind {
     Write,
 }
 
-/// The session shared by every clone of a client.
-#[derive(Default)]
-struct Session {
-    sid: Option<Secret>,
-    /// Bumped at every login, so a caller holding a stale session id can tell.
-    generation: u64,
-    /// A refused login, remembered so that no other caller tries again.
-    refused: Option<ApiError>,
-}
-
-/// The credential one request carries.
-enum Credential {
-    Session {
-        sid: Secret,
-        generation: u64,
-    },
-    Authinfo(Secret),
-    /// `func=auth` itself: username and password in the body.
-    Login,
-}
-
 pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     pub(crate) url: String,
     pub(crate) opts: ClientOptions,
+    pub(crate) extras: ClientExtras,
     // tokio mutex: held across the login request so concurrent callers wait for one login.
-    session: tokio::sync::Mutex<Session>,
-    // std mutex: only touched briefly, never across an await.
+    pub(super) session: tokio::sync::Mutex<Session>,
+    /// The newest session generation a call has succeeded with (0: none yet).
+    pub(super) proven: AtomicU64,
+    // std locks: only touched briefly, never across an await.
     pub(crate) filters_cleared: Mutex<HashSet<String>>,
+    pub(super) scrubber: RwLock<Scrubber>,
 }
 
 /// A BILLmanager client. Clones share one connection pool, one session and one pacer.
@@ -94,15 +102,30 @@ impl std::fmt::Debug for BillingClient {
     }
 }
 
+/// Retries of a "busy, try later" answer inside one call, before the caller sees it.
+const BUSY_RETRIES: u32 = 6;
+/// The first wait after a busy answer; it doubles each time.
+const BUSY_WAIT: Duration = Duration::from_millis(200);
+/// The `Retry-After` above which the wait is announced.
+const ANNOUNCE_WAIT: Duration = Duration::from_secs(10);
+
 impl BillingClient {
-    /// Builds the client (rustls, certificate checks on unless `insecure_tls`). Sends nothing.
+    /// Builds the client (rustls, certificate checks on unless `insecure_tls`, redirects
+    /// never followed). Sends nothing.
     pub fn new(opts: ClientOptions) -> Result<Self, ApiError> {
+        Self::with_extras(opts, ClientExtras::default())
+    }
+
+    /// Like [`Self::new`], with a login key and/or another `Retry-After` cap.
+    pub fn with_extras(opts: ClientOptions, extras: ClientExtras) -> Result<Self, ApiError> {
         let url = normalize_url(&opts.base_url).map_err(|detail| {
             ApiError::new(ErrorKind::Protocol, "", false, false).with_detail(detail)
         })?;
         let http = reqwest::Client::builder()
             .use_rustls_tls()
             .danger_accept_invalid_certs(opts.insecure_tls)
+            // A redirect would carry the POST body (credentials) to wherever it points.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(opts.timeout)
             .connect_timeout(opts.timeout.min(Duration::from_secs(15)))
             .user_agent(concat!("billfleet/", env!("CARGO_PKG_VERSION")))
@@ -111,13 +134,22 @@ impl BillingClient {
                 ApiError::new(ErrorKind::Transport, "", false, false)
                     .with_detail(format!("cannot build the HTTP client: {e}"))
             })?;
+        let mut scrubber = Scrubber::new();
+        scrubber.add(opts.password.expose());
+        scrubber.add(&format!("{}:{}", opts.user, opts.password.expose()));
+        if let Some(key) = &extras.login_key {
+            scrubber.add(key.expose());
+        }
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
                 url,
                 opts,
+                extras,
                 session: tokio::sync::Mutex::new(Session::default()),
+                proven: AtomicU64::new(0),
                 filters_cleared: Mutex::new(HashSet::new()),
+                scrubber: RwLock::new(scrubber),
             }),
         })
     }
@@ -127,19 +159,33 @@ impl BillingClient {
         &self.inner.opts
     }
 
-    /// Makes sure a session exists (logging in once if none does). In `authinfo` mode there is
-    /// nothing to do: credentials travel with every call.
-    pub async fn login(&self) -> Result<(), ApiError> {
-        if self.inner.opts.login == LoginMode::Session {
-            self.session(None).await?;
+    /// A raw call: sends `func` with `params`, decodes the answer and turns a `doc.error`
+    /// into an [`ApiError`] (its detail scrubbed of every known secret). A busy answer is
+    /// sent again after a short pause (it is a refusal: nothing was done). An `access` answer
+    /// in session mode logs in again (once, shared with concurrent callers) and repeats the
+    /// call once; refused again right after that login, the run must stop (a fatal error).
+    pub async fn call(
+        &self,
+        func: &str,
+        params: &[(&str, &str)],
+        kind: CallKind,
+    ) -> Result<Doc, ApiError> {
+        let mut busy = 0u32;
+        loop {
+            match self.call_once(func, params, kind).await {
+                Err(e) if e.kind == ErrorKind::Busy && busy < BUSY_RETRIES => {
+                    let wait = BUSY_WAIT.saturating_mul(1 << busy);
+                    busy += 1;
+                    tracing::debug!(func, "the billing is busy; asking again in {wait:?}");
+                    self.inner.opts.pacer.cool_down(wait);
+                }
+                result => return result.map_err(|e| self.scrub_error(e)),
+            }
         }
-        Ok(())
     }
 
-    /// A raw call: sends `func` with `params`, decodes the answer and turns a `doc.error`
-    /// into an [`ApiError`]. An `access` answer in session mode logs in again (once, shared
-    /// with concurrent callers) and repeats the call once.
-    pub async fn call(
+    /// One call with at most one transparent re-login.
+    async fn call_once(
         &self,
         func: &str,
         params: &[(&str, &str)],
@@ -149,111 +195,67 @@ impl BillingClient {
         let mut stale = None;
         loop {
             let credential = self.credential(stale).await?;
-            let doc = self.send(func, params, write, &credential).await?;
+            let doc = match self.send(func, params, write, &credential).await {
+                Ok(doc) => doc,
+                Err(e) => return Err(self.remember(e).await),
+            };
             match check_answer(&doc) {
-                Answer::Ok => return Ok(doc),
+                Answer::Ok => {
+                    self.proven(&credential);
+                    return Ok(doc);
+                }
                 Answer::Access(detail) => match credential {
                     Credential::Session { generation, .. } if stale.is_none() => {
                         tracing::debug!(func, "session refused; logging in again");
                         stale = Some(generation);
                     }
-                    _ => {
-                        return Err(ApiError::new(ErrorKind::SessionExpired, func, true, write)
-                            .with_detail(detail));
+                    Credential::Session { .. } => {
+                        let err = super::auth::refused_after_login(func, write, &detail);
+                        return Err(self.remember(err).await);
+                    }
+                    Credential::Authinfo(_) | Credential::Login | Credential::Key => {
+                        let err = super::auth::authinfo_refused(func, write, &detail);
+                        return Err(self.remember(err).await);
                     }
                 },
                 Answer::Error(kind, detail) => {
                     let err = ApiError::new(kind, func, true, write).with_detail(detail);
-                    if matches!(err.kind, ErrorKind::Auth { .. }) {
-                        // Credentials refused on a data call (authinfo mode): no caller sends
-                        // them again, so a run cannot walk into a login lockout.
-                        self.inner.session.lock().await.refused = Some(err.clone());
-                    }
-                    return Err(err);
+                    return Err(self.remember(err).await);
                 }
             }
         }
     }
 
-    async fn credential(&self, stale: Option<u64>) -> Result<Credential, ApiError> {
-        let opts = &self.inner.opts;
-        match opts.login {
-            LoginMode::Authinfo => {
-                if let Some(err) = &self.inner.session.lock().await.refused {
-                    return Err(err.clone());
-                }
-                Ok(Credential::Authinfo(Secret::new(format!(
-                    "{}:{}",
-                    opts.user,
-                    opts.password.expose()
-                ))))
-            }
-            LoginMode::Session => {
-                let (sid, generation) = self.session(stale).await?;
-                Ok(Credential::Session { sid, generation })
-            }
-        }
+    /// The error with every known secret removed from its detail.
+    pub(super) fn scrub_error(&self, mut e: ApiError) -> ApiError {
+        e.detail = self.scrub(&e.detail);
+        e
     }
 
-    /// The current session, logging in when there is none or the caller's one is `stale`.
-    /// Single-flight: the lock is held during the login, so concurrent callers wait and reuse it.
-    async fn session(&self, stale: Option<u64>) -> Result<(Secret, u64), ApiError> {
-        let mut session = self.inner.session.lock().await;
-        if let Some(err) = &session.refused {
-            return Err(err.clone());
-        }
-        if let Some(sid) = &session.sid
-            && stale != Some(session.generation)
-        {
-            return Ok((sid.clone(), session.generation));
-        }
-        match self.authenticate().await {
-            Ok(sid) => {
-                session.sid = Some(sid.clone());
-                session.generation += 1;
-                Ok((sid, session.generation))
-            }
-            Err(err) => {
-                session.sid = None;
-                if err.is_fatal() {
-                    session.refused = Some(err.clone());
-                }
-                Err(err)
-            }
-        }
+    /// A text from the server with every known secret replaced by `***`.
+    pub(super) fn scrub(&self, text: &str) -> String {
+        let scrubber = self
+            .inner
+            .scrubber
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        scrubber.scrub(text)
     }
 
-    /// `func=auth`: returns the session id. Every refusal is [`ErrorKind::Auth`].
-    async fn authenticate(&self) -> Result<Secret, ApiError> {
-        let doc = self.send("auth", &[], false, &Credential::Login).await?;
-        let refused = |object: String, detail: String| {
-            ApiError::new(ErrorKind::Auth { object }, "auth", true, false).with_detail(detail)
-        };
-        if let Some(error) = doc.error() {
-            let billing = BillingError::from_node(error);
-            let detail = billing.describe();
-            return match billing.classify() {
-                kind @ (ErrorKind::Busy | ErrorKind::Throttled { .. }) => {
-                    Err(ApiError::new(kind, "auth", true, false).with_detail(detail))
-                }
-                ErrorKind::Auth { object } => Err(refused(object, detail)),
-                _ if billing.object.is_empty() => Err(refused(billing.kind, detail)),
-                _ => Err(refused(billing.object, detail)),
-            };
-        }
-        if doc.attr("func") == Some("logon") {
-            return Err(refused("logon".into(), "the login form came back".into()));
-        }
-        let sid = session_id(&doc).ok_or_else(|| {
-            ApiError::new(ErrorKind::Protocol, "auth", true, false)
-                .with_detail("no session id in the auth answer")
-        })?;
-        tracing::debug!("logged in");
-        Ok(Secret::new(sid))
+    /// One HTTP request after the pacer: body, status, decoding. No retries here.
+    pub(super) async fn send(
+        &self,
+        func: &str,
+        params: &[(&str, &str)],
+        write: bool,
+        credential: &Credential,
+    ) -> Result<Doc, ApiError> {
+        self.inner.opts.pacer.wait().await;
+        self.exchange(func, params, write, credential).await
     }
 
-    /// One HTTP request: pacer, body, status, decoding. No retries here.
-    async fn send(
+    /// One HTTP request, unpaced.
+    pub(super) async fn exchange(
         &self,
         func: &str,
         params: &[(&str, &str)],
@@ -261,9 +263,7 @@ impl BillingClient {
         credential: &Credential,
     ) -> Result<Doc, ApiError> {
         let inner = &self.inner;
-        inner.opts.pacer.wait().await;
         let body = self.body(func, params, credential);
-        let fail = |kind: ErrorKind, sent: bool| ApiError::new(kind, func, sent, write);
         tracing::debug!(func, params = %redacted(params), "request");
         let response = inner
             .http
@@ -275,52 +275,110 @@ impl BillingClient {
             .map_err(|e| transport_error(&e, func, write))?;
         let status = response.status();
         tracing::debug!(func, status = status.as_u16(), "response");
-        let retry_after = response
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(parse_retry_after);
-        // 429 always asks to slow down; a 503 only when it says how long to wait. A bare 503
-        // is an outage of unknown extent: after sending a write, its outcome is unknown.
-        let throttled = status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
-        if throttled {
-            if let Some(pause) = retry_after {
-                inner.opts.pacer.cool_down(pause);
-            }
-            return Err(fail(ErrorKind::Throttled { retry_after }, true)
-                .with_detail(format!("HTTP {}", status.as_u16())));
+        self.check_status(&response, func, write)?;
+        let bytes = read_body(response, func, write).await?;
+        let decoded = Doc::decode(&bytes);
+        if let (Credential::Login | Credential::Key, Ok(doc)) = (credential, &decoded)
+            && let Some(sid) = super::auth::session_id(doc)
+        {
+            // A secret from the moment it is read: before anything is traced.
+            self.learn_secret(&sid);
         }
-        if status != StatusCode::OK {
-            return Err(fail(
-                ErrorKind::Server {
-                    status: status.as_u16(),
-                },
-                true,
-            ));
-        }
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| transport_error(&e, func, write))?;
         if tracing::enabled!(tracing::Level::TRACE) {
-            let sid = match credential {
-                Credential::Session { sid, .. } => Some(sid),
-                _ => None,
-            };
-            tracing::trace!(func, body = %trace_body(&bytes, sid), "response body");
+            let text = self.scrub(&trace_body(&bytes));
+            tracing::trace!(func, body = %text, "response body");
         }
-        let doc = Doc::decode(&bytes).map_err(|e| {
+        let doc = decoded.map_err(|e| {
             let detail = match e {
                 DecodeError::Html => "an HTML page instead of an API answer (wrong URL?)".into(),
                 other => other.to_string(),
             };
-            fail(ErrorKind::Protocol, true).with_detail(detail)
+            ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(detail)
         })?;
         if doc.is_truncated() && doc.error().is_none() {
-            return Err(fail(ErrorKind::Protocol, true).with_detail("a truncated answer"));
+            return Err(ApiError::new(ErrorKind::Protocol, func, true, write)
+                .with_detail("a truncated answer"));
         }
         Ok(doc)
+    }
+
+    /// Adds a secret (a session id) to what every text is scrubbed of.
+    pub(super) fn learn_secret(&self, secret: &str) {
+        let mut scrubber = self
+            .inner
+            .scrubber
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        scrubber.add(secret);
+    }
+
+    /// Any status but 200 is an error: a redirect (never followed), a firewall, throttling
+    /// (the pacer cools down for the capped `Retry-After`), or a server failure.
+    fn check_status(
+        &self,
+        response: &reqwest::Response,
+        func: &str,
+        write: bool,
+    ) -> Result<(), ApiError> {
+        let status = response.status();
+        let fail = |kind: ErrorKind| ApiError::new(kind, func, true, write);
+        if status == StatusCode::OK {
+            return Ok(());
+        }
+        if status.is_redirection() {
+            let location = response
+                .headers()
+                .get(LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .map(|l| location_for_humans(&self.inner.url, l))
+                .unwrap_or_else(|| "nowhere (no Location header)".into());
+            return Err(fail(ErrorKind::Redirect {
+                status: status.as_u16(),
+                location: location.clone(),
+            })
+            .with_detail(format!(
+                "billfleet never follows redirects (the request carries credentials); \
+                 set the billing URL to the address that answers, e.g. {location}"
+            )));
+        }
+        if matches!(status.as_u16(), 401 | 403 | 407 | 460) {
+            return Err(fail(ErrorKind::Blocked {
+                status: status.as_u16(),
+            })
+            .with_detail(format!(
+                "{} refused the request (a firewall or proxy answering e.g. \"IP temporarily \
+                 blocked\"); nothing more is sent: ask the provider to allow this address, then \
+                 rerun",
+                self.inner.url
+            )));
+        }
+        let asked = response
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(parse_retry_after);
+        let retry_after = asked.map(|d| cap_retry_after(d, self.inner.extras.max_retry_after));
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        if throttled {
+            if let (Some(asked), Some(pause)) = (asked, retry_after) {
+                if pause > ANNOUNCE_WAIT || asked > pause {
+                    tracing::warn!(
+                        "{func}: HTTP {}: the billing asks to wait {} s (Retry-After); every \
+                         call waits {} s",
+                        status.as_u16(),
+                        asked.as_secs(),
+                        pause.as_secs()
+                    );
+                }
+                self.inner.opts.pacer.cool_down(pause);
+            }
+            return Err(fail(ErrorKind::Throttled { retry_after })
+                .with_detail(format!("HTTP {}", status.as_u16())));
+        }
+        Err(fail(ErrorKind::Server {
+            status: status.as_u16(),
+        }))
     }
 
     /// `func`, `out`, `lang`, the credential, then the call's parameters.
@@ -344,6 +402,11 @@ impl BillingClient {
             Credential::Login => {
                 form.append_pair("username", &opts.user)
                     .append_pair("password", opts.password.expose());
+            }
+            Credential::Key => {
+                let key = self.inner.extras.login_key.as_ref();
+                form.append_pair("username", &opts.user)
+                    .append_pair("key", key.map_or("", Secret::expose));
             }
         }
         for (k, v) in params {
@@ -373,9 +436,7 @@ fn check_answer(doc: &Doc) -> Answer {
             ErrorKind::Auth {
                 object: "totp".into(),
             },
-            "two-factor confirmation is pending for this account; API calls need an account \
-             without it"
-                .into(),
+            super::auth::hint("totp").into(),
         );
     }
     if doc.attr("func") == Some("logon") {
@@ -384,15 +445,36 @@ fn check_answer(doc: &Doc) -> Answer {
     Answer::Ok
 }
 
-/// `doc.auth@id`, else `doc.session@id`, else the text of `doc.auth`.
-fn session_id(doc: &Doc) -> Option<String> {
-    let auth = doc.child("auth");
-    auth.and_then(|a| a.attr("id"))
-        .or_else(|| doc.child("session").and_then(|s| s.attr("id")))
-        .or_else(|| auth.and_then(Node::text))
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
+/// The body, read in chunks and refused beyond [`MAX_BODY`].
+async fn read_body(
+    mut response: reqwest::Response,
+    func: &str,
+    write: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let too_big = || {
+        ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(format!(
+            "the answer is larger than {} MiB; not read",
+            MAX_BODY / (1024 * 1024)
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, func, write))?
+    {
+        if body.len().saturating_add(chunk.len()) > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 fn transport_error(e: &reqwest::Error, func: &str, write: bool) -> ApiError {
@@ -418,27 +500,4 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn session_id_forms() {
-        let bm5 = Doc::decode(br#"<doc><auth id="a1"/></doc>"#).unwrap();
-        let bm6 = Doc::decode(br#"<doc><auth id="b2" level="16">b2</auth></doc>"#).unwrap();
-        let text = Doc::decode(br#"{"doc":{"auth":{"$":"c3"}}}"#).unwrap();
-        let session = Doc::decode(br#"{"doc":{"session":{"$id":"d4"}}}"#).unwrap();
-        let ids: Vec<_> = [bm5, bm6, text, session].iter().map(session_id).collect();
-        assert_eq!(
-            ids,
-            [
-                Some("a1".into()),
-                Some("b2".into()),
-                Some("c3".into()),
-                Some("d4".into())
-            ]
-        );
-    }
 }

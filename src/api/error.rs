@@ -1,8 +1,10 @@
 //! Error kinds of billing calls, and their classification from an answer's `error` element.
 //!
-//! Classification reads only the error's `type` and `object` attributes (or the legacy
-//! BILLmanager 4 `code`/`obj`/`val`), never the localized `msg`, which goes into `detail` for
-//! people to read.
+//! Classification reads the error's `type` and `object` attributes (or the legacy
+//! BILLmanager 4 `code`/`obj`/`val`). The localized `msg` goes into `detail` for people to read;
+//! it decides nothing, with one exception: "Request in process, please wait" (the busy answer a
+//! production front end matches literally, its `type` unconfirmed) is read as busy whatever the
+//! type, because a busy answer is a refusal that may be sent again.
 
 use std::fmt;
 use std::time::Duration;
@@ -47,8 +49,13 @@ pub enum ErrorKind {
         /// The field named by the billing.
         object: String,
     },
-    /// Not enough money on the account. Fatal.
-    InsufficientFunds,
+    /// Not enough money on the account (`not_enough_money`, or `value`/`balance`). Fatal.
+    InsufficientFunds {
+        /// What the call needed (`amount`, else the refused `value`), with its currency.
+        required: Option<String>,
+        /// What the account has (`available`, else `have`), with its currency.
+        available: Option<String>,
+    },
     /// The object does not exist (an unknown `elid`).
     Missing {
         /// What is missing.
@@ -72,6 +79,20 @@ pub enum ErrorKind {
     },
     /// A body that is not an API answer (junk, truncated, HTML where JSON was asked).
     Protocol,
+    /// The billing URL answered with a redirect, which is never followed. Fatal.
+    Redirect {
+        /// The HTTP status (301, 302, 307, 308, …).
+        status: u16,
+        /// Where it pointed, without its query.
+        location: String,
+    },
+    /// A firewall, proxy or the billing refused the request itself (HTTP 401, 403, 407, 460),
+    /// or the login was answered by a page that is not an API answer. Fatal: asking again only
+    /// prolongs a block.
+    Blocked {
+        /// The HTTP status (200 for a login answered by an HTML page).
+        status: u16,
+    },
     /// Any other billing error type (e.g. `pricelist_min_order`).
     Refused {
         /// The error type.
@@ -91,7 +112,18 @@ impl fmt::Display for ErrorKind {
                 None => write!(f, "{object} already exists"),
             },
             Self::InvalidValue { object } => write!(f, "invalid value of '{object}'"),
-            Self::InsufficientFunds => f.write_str("insufficient funds"),
+            Self::InsufficientFunds {
+                required,
+                available,
+            } => {
+                f.write_str("insufficient funds")?;
+                match (required, available) {
+                    (Some(r), Some(a)) => write!(f, " (required {r}, available {a})"),
+                    (Some(r), None) => write!(f, " (required {r})"),
+                    (None, Some(a)) => write!(f, " (available {a})"),
+                    (None, None) => Ok(()),
+                }
+            }
             Self::Missing { object } => write!(f, "{object} does not exist"),
             Self::Busy => f.write_str("billing busy"),
             Self::Throttled { retry_after } => match retry_after {
@@ -102,6 +134,10 @@ impl fmt::Display for ErrorKind {
             Self::Timeout => f.write_str("timed out"),
             Self::Server { status } => write!(f, "HTTP status {status}"),
             Self::Protocol => f.write_str("unexpected answer"),
+            Self::Redirect { status, location } => {
+                write!(f, "the billing URL redirects (HTTP {status} to {location})")
+            }
+            Self::Blocked { status } => write!(f, "request refused (HTTP {status})"),
             Self::Refused { kind, object } => write!(f, "refused: {kind} ({object})"),
         }
     }
@@ -125,36 +161,49 @@ impl ApiError {
         self
     }
 
-    /// Stops the whole run: credentials refused, or no money left.
+    /// Stops the whole run: credentials refused, no money left, a redirect, a firewall.
     pub fn is_fatal(&self) -> bool {
         matches!(
             self.kind,
-            ErrorKind::Auth { .. } | ErrorKind::InsufficientFunds
+            ErrorKind::Auth { .. }
+                | ErrorKind::InsufficientFunds { .. }
+                | ErrorKind::Redirect { .. }
+                | ErrorKind::Blocked { .. }
+        )
+    }
+
+    /// True when the answer is a proof that the call was not carried out: a billing error
+    /// document (or the call never left). Only then may a paid call be sent again unseen.
+    fn refused_by_billing(&self) -> bool {
+        !matches!(
+            self.kind,
+            ErrorKind::Transport
+                | ErrorKind::Timeout
+                | ErrorKind::Server { .. }
+                | ErrorKind::Protocol
+                | ErrorKind::Throttled { .. }
+                | ErrorKind::Redirect { .. }
+                | ErrorKind::Blocked { .. }
         )
     }
 
     /// A mutating call that may or may not have taken effect: reconcile before repeating it.
+    /// Anything after sending but a billing error document counts: a 5xx or 429 (with or
+    /// without `Retry-After`), a gateway page, an empty or truncated body, a dropped connection.
     pub fn outcome_unknown(&self) -> bool {
-        self.write
-            && self.sent
-            && matches!(
-                self.kind,
-                ErrorKind::Transport
-                    | ErrorKind::Timeout
-                    | ErrorKind::Server { .. }
-                    | ErrorKind::Protocol
-            )
+        self.write && self.sent && !self.is_fatal() && !self.refused_by_billing()
     }
 
-    /// Safe to simply send again: it never left, the billing asked to wait, or a read failed
-    /// in transit.
+    /// Safe to simply send again: it never left, the billing said it is busy, or a read failed
+    /// in transit or was throttled.
     pub fn retryable(&self) -> bool {
         if self.is_fatal() {
             return false;
         }
         match self.kind {
-            ErrorKind::Throttled { .. } | ErrorKind::Busy | ErrorKind::SessionExpired => true,
-            ErrorKind::Transport
+            ErrorKind::Busy | ErrorKind::SessionExpired => true,
+            ErrorKind::Throttled { .. }
+            | ErrorKind::Transport
             | ErrorKind::Timeout
             | ErrorKind::Server { .. }
             | ErrorKind::Protocol => !self.sent || !self.write,
@@ -193,17 +242,22 @@ pub(crate) struct BillingError {
     pub code: Option<u32>,
     /// The localized message, for people only.
     pub msg: Option<String>,
+    /// Every `param` element as (name, text).
+    pub params: Vec<(String, String)>,
 }
 
 impl BillingError {
     /// Reads an `error` element in either the COREmanager 5 or the legacy form.
     pub fn from_node(error: &Node) -> Self {
+        let params: Vec<(String, String)> = error
+            .children("param")
+            .filter_map(|p| Some((p.attr("name")?.to_owned(), p.text()?.to_owned())))
+            .collect();
         let param = |name: &str| {
-            error
-                .children("param")
-                .find(|p| p.attr("name") == Some(name))
-                .and_then(Node::text)
-                .map(str::to_owned)
+            params
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.clone())
         };
         let code = error.attr("code").and_then(|c| c.trim().parse().ok());
         let kind = error
@@ -229,13 +283,55 @@ impl BillingError {
             value,
             code,
             msg,
+            params,
         }
+    }
+
+    fn param(&self, name: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.trim())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// Required and available amounts of a funds refusal, with the currency when named.
+    fn funds(&self) -> ErrorKind {
+        let currency = self.param("currency");
+        let amount = |v: &str| match currency {
+            Some(c) if !v.contains(c) => format!("{v} {c}"),
+            _ => v.to_owned(),
+        };
+        let required = self
+            .param("amount")
+            .or_else(|| self.param("value"))
+            .map(amount);
+        let available = self
+            .param("available")
+            .or_else(|| self.param("have"))
+            .map(amount);
+        ErrorKind::InsufficientFunds {
+            required,
+            available,
+        }
+    }
+
+    /// The busy answer by its message, whatever its type: "Request in process, please wait"
+    /// (English and Russian forms, as a production front end matches them).
+    pub fn is_busy_message(&self) -> bool {
+        let Some(msg) = &self.msg else {
+            return false;
+        };
+        let msg = msg.to_lowercase();
+        BUSY_MESSAGES.iter().any(|m| msg.contains(m))
     }
 
     /// True for an expired session or missing rights (`access`, legacy code 6), but not when
     /// the object names refused credentials (legacy code 6 with `obj="badpassword"`).
     pub fn is_access(&self) -> bool {
-        self.kind == "access" && !AUTH_OBJECTS.contains(&self.object.to_ascii_lowercase().as_str())
+        self.kind == "access"
+            && !AUTH_OBJECTS.contains(&self.object.to_ascii_lowercase().as_str())
+            && !self.is_busy_message()
     }
 
     /// The error kind by type and object only.
@@ -248,9 +344,9 @@ impl BillingError {
             return ErrorKind::Auth { object };
         }
         if is_funds(&kind, &object) {
-            return ErrorKind::InsufficientFunds;
+            return self.funds();
         }
-        if is_busy(&kind) || is_busy(&object) {
+        if is_busy(&kind) || is_busy(&object) || self.is_busy_message() {
             return ErrorKind::Busy;
         }
         match kind.as_str() {
@@ -309,6 +405,11 @@ const AUTH_OBJECTS: &[&str] = &[
     "badip",
     "blockgeoip",
 ];
+/// Busy answers by message, lower case (the last resort: their `type` is not documented).
+const BUSY_MESSAGES: &[&str] = &[
+    "request in process, please wait",
+    "ваш запрос обрабатывается",
+];
 const FUNDS_OBJECTS: &[&str] = &["balance", "sum", "amount", "money", "funds", "account"];
 
 fn is_auth(kind: &str, object: &str) -> bool {
@@ -353,11 +454,17 @@ mod tests {
             ),
             (
                 r#"<doc><error type="value" object="balance"/></doc>"#,
-                ErrorKind::InsufficientFunds,
+                ErrorKind::InsufficientFunds {
+                    required: None,
+                    available: None,
+                },
             ),
             (
                 r#"<doc><error type="not_enough_money" object="x"/></doc>"#,
-                ErrorKind::InsufficientFunds,
+                ErrorKind::InsufficientFunds {
+                    required: None,
+                    available: None,
+                },
             ),
             (
                 r#"<doc><error type="value" object="period"/></doc>"#,
@@ -438,9 +545,37 @@ mod tests {
     }
 
     #[test]
-    fn message_text_never_decides() {
+    fn documented_funds_answer_carries_required_and_available() {
         let kind = classify(
-            r#"<doc><error type="custom" object="x"><msg>Request in process, please wait. Insufficient funds</msg></error></doc>"#,
+            r#"<doc><error type="not_enough_money" lang="en" code="1"><param name="amount">25.00</param><param name="have">3.00</param><param name="currency">EUR</param><param name="deficit">22.00</param><param name="limit">0.00</param><param name="reserved">0.00</param><param name="available">3.00</param><msg>insufficient funds to complete the operation</msg></error></doc>"#,
+        );
+        assert_eq!(
+            kind,
+            ErrorKind::InsufficientFunds {
+                required: Some("25.00 EUR".into()),
+                available: Some("3.00 EUR".into()),
+            }
+        );
+        assert_eq!(
+            kind.to_string(),
+            "insufficient funds (required 25.00 EUR, available 3.00 EUR)"
+        );
+    }
+
+    #[test]
+    fn busy_message_decides_whatever_the_type() {
+        for xml in [
+            r#"<doc><error type="msg"><msg>Request in process, please wait</msg></error></doc>"#,
+            r#"<doc><error type="access" object="x"><msg>Request in process, please wait</msg></error></doc>"#,
+        ] {
+            assert_eq!(classify(xml), ErrorKind::Busy, "{xml}");
+        }
+    }
+
+    #[test]
+    fn other_message_text_never_decides() {
+        let kind = classify(
+            r#"<doc><error type="custom" object="x"><msg>Insufficient funds; access denied</msg></error></doc>"#,
         );
         assert_eq!(
             kind,
@@ -469,8 +604,30 @@ mod tests {
             true,
             true,
         );
-        assert!(throttled.retryable());
+        assert!(throttled.outcome_unknown() && !throttled.retryable());
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(2)));
+        let read_throttled = ApiError::new(ErrorKind::Throttled { retry_after: None }, "vds", true, false);
+        assert!(read_throttled.retryable() && !read_throttled.outcome_unknown());
+        let busy = ApiError::new(ErrorKind::Busy, "vds.order.param", true, true);
+        assert!(busy.retryable() && !busy.outcome_unknown());
+        for kind in [
+            ErrorKind::Server { status: 503 },
+            ErrorKind::Protocol,
+            ErrorKind::Timeout,
+        ] {
+            let e = ApiError::new(kind, "vds.order.param", true, true);
+            assert!(e.outcome_unknown() && !e.retryable(), "{e}");
+        }
+        let redirect = ApiError::new(
+            ErrorKind::Redirect {
+                status: 307,
+                location: "https://elsewhere/".into(),
+            },
+            "auth",
+            true,
+            false,
+        );
+        assert!(redirect.is_fatal() && !redirect.retryable());
         let auth = ApiError::new(ErrorKind::Auth { object: "x".into() }, "auth", true, false);
         assert!(auth.is_fatal() && !auth.retryable());
         let exists = ApiError::new(

@@ -15,11 +15,12 @@ pub mod doc;
 pub mod error;
 pub mod listing;
 pub mod types;
+mod auth;
 mod wire;
 mod xml;
 
 pub use calls::Action;
-pub use client::{BillingClient, CallKind, ClientOptions};
+pub use client::{BillingClient, CallKind, ClientExtras, ClientOptions};
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use listing::{Listing, PAGE_SIZE};

@@ -1,23 +1,55 @@
-//! Small pieces of the wire handling: the base URL, `Retry-After`, and log redaction.
+//! Small pieces of the wire handling: the base URL, `Retry-After`, redirect locations, the
+//! body size limit, and log redaction.
 
 use std::time::Duration;
-
-use crate::secret::Secret;
 
 /// Parameter names whose values are never logged.
 const REDACTED: &[&str] = &["auth", "authinfo", "password", "passwd", "userpassword"];
 /// Longest response body logged at trace level.
 const TRACE_BODY_MAX: usize = 2048;
 
-/// `Retry-After`: delay seconds or an HTTP date.
+/// The longest `Retry-After` honoured by default (a longer one is cut to this).
+pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(300);
+/// The largest answer body read; a larger one is an error.
+pub(crate) const MAX_BODY: usize = 32 * 1024 * 1024;
+
+/// `Retry-After`: delay seconds or an HTTP date. Any value saturates instead of
+/// overflowing (digits beyond `u64` are `u64::MAX` seconds); junk is `None`.
 pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
     let value = value.trim();
-    if let Ok(secs) = value.parse::<u64>() {
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        let secs = value.parse::<u64>().unwrap_or(u64::MAX);
         return Some(Duration::from_secs(secs));
     }
     let when = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let delta = when.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    let delta = when
+        .with_timezone(&chrono::Utc)
+        .signed_duration_since(chrono::Utc::now());
     Some(delta.to_std().unwrap_or(Duration::ZERO))
+}
+
+/// A `Retry-After` cut to `cap`.
+pub(crate) fn cap_retry_after(wait: Duration, cap: Duration) -> Duration {
+    wait.min(cap)
+}
+
+/// A redirect's `Location` for an error message: resolved against the request URL, without
+/// user info, query or fragment (they may hold tokens).
+pub(crate) fn location_for_humans(base: &str, location: &str) -> String {
+    let resolved = url::Url::parse(base).and_then(|b| b.join(location.trim()));
+    match resolved {
+        Ok(mut url) => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.set_query(None);
+            url.set_fragment(None);
+            url.to_string()
+        }
+        Err(_) => {
+            let cut = location.find(['?', '#']).unwrap_or(location.len());
+            location[..cut].chars().take(200).collect()
+        }
+    }
 }
 
 /// Accepts a URL with or without scheme; refuses credentials in it.
@@ -53,13 +85,10 @@ pub(crate) fn redacted(params: &[(&str, &str)]) -> String {
         .join("&")
 }
 
-/// A body for the trace log: at most 2 KB, the session id replaced.
-pub(crate) fn trace_body(bytes: &[u8], sid: Option<&Secret>) -> String {
+/// A body for the trace log: at most 2 KB (the caller scrubs it of secrets).
+pub(crate) fn trace_body(bytes: &[u8]) -> String {
     let end = bytes.len().min(TRACE_BODY_MAX);
     let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
-    if let Some(sid) = sid.filter(|s| !s.is_empty()) {
-        text = text.replace(sid.expose(), "***");
-    }
     if bytes.len() > TRACE_BODY_MAX {
         text.push('…');
     }
@@ -88,12 +117,7 @@ mod tests {
     fn secrets_are_redacted_in_logs() {
         let line = redacted(&[("elid", "5"), ("password", "pw"), ("authinfo", "u:pw")]);
         assert_eq!(line, "elid=5&password=***&authinfo=***");
-        let body = trace_body(
-            b"<doc><auth id=\"s3cr3t\"/></doc>",
-            Some(&Secret::new("s3cr3t")),
-        );
-        assert_eq!(body, "<doc><auth id=\"***\"/></doc>");
-        assert!(trace_body(&[b'a'; 5000], None).chars().count() <= TRACE_BODY_MAX + 1);
+        assert!(trace_body(&[b'a'; 5000]).chars().count() <= TRACE_BODY_MAX + 1);
     }
 
     #[test]
@@ -104,5 +128,43 @@ mod tests {
             Some(Duration::ZERO)
         );
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_retry_after("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            parse_retry_after("99999999999999999999999"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(parse_retry_after("-5"), None);
+        assert_eq!(
+            cap_retry_after(Duration::from_secs(u64::MAX), MAX_RETRY_AFTER),
+            MAX_RETRY_AFTER
+        );
+    }
+
+    #[test]
+    fn redirect_locations_lose_query_and_user_info() {
+        let base = "https://billing.example/billmgr";
+        assert_eq!(
+            location_for_humans(base, "https://u:p@other.example/x?auth=123#f"),
+            "https://other.example/x"
+        );
+        assert_eq!(
+            location_for_humans(base, "/manager/billmgr?a=b"),
+            "https://billing.example/manager/billmgr"
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_retry_after_parses_without_panic(value in ".{0,40}", digits in "[0-9]{1,40}") {
+            for v in [value.as_str(), digits.as_str()] {
+                if let Some(d) = parse_retry_after(v) {
+                    let capped = cap_retry_after(d, MAX_RETRY_AFTER);
+                    proptest::prop_assert!(capped <= MAX_RETRY_AFTER);
+                }
+            }
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::CmdError;
-use crate::api::{BillingClient, ClientOptions};
+use crate::api::{BillingClient, ClientExtras, ClientOptions};
 use crate::cli::BillingArgs;
 use crate::config::{Target, resolve_target};
 use crate::manifest::{Billing, Dialect, Execution, Format, LoginMode};
@@ -18,6 +18,13 @@ use crate::sim::{SimConfig, SimDialect, SimHandle};
 
 /// User and password of the sandbox's demo account.
 pub const SANDBOX_USER: &str = "demo";
+
+/// The lowest call rate accepted (calls per second): below it a run of a few hundred calls
+/// would take days.
+pub const MIN_RATE: f64 = 0.01;
+
+/// Environment variable: the longest `Retry-After` honoured, in seconds (default 300).
+pub const ENV_MAX_RETRY_AFTER: &str = "BILLFLEET_MAX_RETRY_AFTER";
 
 /// A client plus what keeps it working (the pacer, and the in-process simulator if any).
 pub struct Connection {
@@ -69,6 +76,8 @@ pub async fn connect(
     manifest: Option<&Path>,
     pace: Pace,
 ) -> Result<Connection, CmdError> {
+    check_rate(pace.rate)?;
+    let max_retry_after = max_retry_after()?;
     if args.sandbox && (args.url.is_some() || args.profile.is_some()) {
         return Err(CmdError::bad_input(
             "--sandbox cannot be combined with --url or --profile",
@@ -80,6 +89,7 @@ pub async fn connect(
             url: handle.url.clone(),
             user: SANDBOX_USER.to_owned(),
             password: Secret::new(SANDBOX_USER),
+            key: None,
             insecure: false,
         };
         (target, Some(handle))
@@ -88,7 +98,7 @@ pub async fn connect(
         (resolve_target(args, billing.url.as_deref(), &env)?, None)
     };
     let pacer = Arc::new(Pacer::new(pace.rate, pace.burst));
-    let client = BillingClient::new(ClientOptions {
+    let options = ClientOptions {
         base_url: target.url,
         dialect: billing.dialect,
         format: billing.format,
@@ -98,13 +108,46 @@ pub async fn connect(
         timeout: pace.timeout,
         insecure_tls: target.insecure,
         pacer: Arc::clone(&pacer),
-    })
-    .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    };
+    let extras = ClientExtras {
+        login_key: target.key,
+        max_retry_after,
+    };
+    let client = BillingClient::with_extras(options, extras)
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
     Ok(Connection {
         client,
         pacer,
         sandbox,
     })
+}
+
+/// Refuses a rate below [`MIN_RATE`] (or not a number) before anything is sent.
+pub fn check_rate(rate: f64) -> Result<(), CmdError> {
+    if rate.is_finite() && rate >= MIN_RATE {
+        Ok(())
+    } else {
+        Err(CmdError::bad_input(format!(
+            "the call rate must be at least {MIN_RATE} per second (got {rate})"
+        )))
+    }
+}
+
+/// The `Retry-After` cap: [`ENV_MAX_RETRY_AFTER`] seconds when set, else 5 minutes.
+fn max_retry_after() -> Result<Duration, CmdError> {
+    let Some(value) = std::env::var_os(ENV_MAX_RETRY_AFTER) else {
+        return Ok(ClientExtras::default().max_retry_after);
+    };
+    value
+        .to_str()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|secs| *secs <= 24 * 3600)
+        .map(Duration::from_secs)
+        .ok_or_else(|| {
+            CmdError::bad_input(format!(
+                "{ENV_MAX_RETRY_AFTER} must be a number of seconds up to 86400"
+            ))
+        })
 }
 
 /// Connects without a manifest (catalog, init): JSON, session login, the given dialect.

@@ -65,18 +65,20 @@ impl From<crate::config::ConfigError> for CmdError {
     }
 }
 
-/// What the executor does after a failed billing call: fatal refusals stop the run, a
-/// throttled answer slows everyone, a write whose outcome is unknown is reconciled, a call
-/// that may simply be sent again is retried, anything else fails that item only.
+/// What the executor does after a failed billing call: fatal refusals stop the run; a write
+/// whose outcome is unknown is reconciled (only a billing error document proves a refusal, so
+/// a 429 or 503 after a paid call is reconciled too, after the pause it asked for, which the
+/// client has already set on the shared pacer); a throttled read slows everyone; a call that
+/// may simply be sent again is retried; anything else fails that item only.
 pub(crate) fn error_class(error: &crate::api::ApiError) -> crate::executor::ErrorClass {
     use crate::api::ErrorKind;
     use crate::executor::ErrorClass;
     if error.is_fatal() {
         ErrorClass::Fatal
-    } else if let ErrorKind::Throttled { retry_after } = error.kind {
-        ErrorClass::Throttle { after: retry_after }
     } else if error.outcome_unknown() {
         ErrorClass::Unknown
+    } else if let ErrorKind::Throttled { retry_after } = error.kind {
+        ErrorClass::Throttle { after: retry_after }
     } else if error.retryable() {
         ErrorClass::Retry
     } else {

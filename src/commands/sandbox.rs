@@ -76,6 +76,8 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
     for (flag, share) in [
         ("--fail-before", f.fail_before),
         ("--drop-after", f.drop_after),
+        ("--after-work-503", f.after_work_503),
+        ("--busy-share", f.busy_share),
     ] {
         if !(0.0..=1.0).contains(&share) {
             return Err(CmdError::bad_input(format!(
@@ -97,6 +99,14 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         lean_rows: f.lean_rows,
         sticky_filter: f.sticky_filter,
         filter_reset_ignored: f.filter_reset_ignored,
+        after_work_503: f.after_work_503,
+        retry_after: f.retry_after.clone(),
+        redirect_to: f.redirect_to.clone(),
+        firewall: f.firewall,
+        refuse_orders: f.refuse_orders.clone(),
+        echo_secrets: f.echo_secrets,
+        busy_share: f.busy_share,
+        login_refusal: f.login_refusal.clone(),
     })
 }
 

@@ -179,6 +179,10 @@ pub(crate) struct ApiError {
     pub object: String,
     pub value: Option<String>,
     pub msg: String,
+    /// Further `param` elements, in order (the funds error's `amount`, `have`, …).
+    pub params: Vec<(String, String)>,
+    /// A `code` attribute of the COREmanager 5 form, when the answer carries one.
+    pub code: Option<String>,
 }
 
 impl ApiError {
@@ -189,7 +193,39 @@ impl ApiError {
             object: object.into(),
             value: None,
             msg: msg.into(),
+            params: Vec::new(),
+            code: None,
         }
+    }
+
+    /// The documented insufficient-funds answer (ISPsystem knowledge base):
+    /// `<error type="not_enough_money" code="1">` with `amount`, `have`, `currency`,
+    /// `deficit`, `limit`, `reserved` and `available` params.
+    pub fn not_enough_money(amount: i64, have: i64, currency: &str) -> Self {
+        let mut e = Self::new(
+            "not_enough_money",
+            "",
+            format!(
+                "insufficient funds to complete the operation. Required amount {} {currency}, \
+                 available {} {currency}",
+                cents(amount),
+                cents(have)
+            ),
+        );
+        e.code = Some("1".into());
+        e.params = [
+            ("amount", cents(amount)),
+            ("have", cents(have)),
+            ("currency", currency.to_owned()),
+            ("deficit", cents(amount.saturating_sub(have).max(0))),
+            ("limit", cents(0)),
+            ("reserved", cents(0)),
+            ("available", cents(have)),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        e
     }
 
     /// Adds the offending value.
@@ -220,18 +256,27 @@ impl ApiError {
 
     /// The COREmanager 5 form: `<error type object lang><param…><msg>`.
     pub fn to_doc(&self) -> Node {
-        let mut error = Node::new("error")
-            .attr("type", &self.kind)
-            .attr("object", &self.object)
-            .attr("lang", "en")
-            .child(
+        let mut error = Node::new("error").attr("type", &self.kind);
+        if !self.object.is_empty() {
+            error = error.attr("object", &self.object);
+        }
+        error = error.attr("lang", "en");
+        if let Some(code) = &self.code {
+            error = error.attr("code", code);
+        }
+        if !self.object.is_empty() {
+            error.push(
                 Node::text("param", &self.object)
                     .attr("name", "object")
                     .attr("type", "msg")
                     .attr("msg", &self.object),
             );
+        }
         if let Some(value) = &self.value {
             error.push(Node::text("param", value).attr("name", "value"));
+        }
+        for (name, value) in &self.params {
+            error.push(Node::text("param", value).attr("name", name));
         }
         error.push(Node::text("msg", &self.msg));
         Node::doc().child(error)
@@ -239,6 +284,15 @@ impl ApiError {
 
     /// The BILLmanager 4 form: `<error code obj val/>`.
     pub fn to_legacy_doc(&self) -> Node {
+        if self.kind == "not_enough_money" {
+            // BILLmanager 4 has no such type: an invalid value of the balance.
+            let amount = self.params.first().map_or("", |(_, v)| v.as_str());
+            let error = Node::new("error")
+                .attr("code", "4")
+                .attr("obj", "balance")
+                .attr("val", amount);
+            return Node::doc().child(error);
+        }
         let code = match self.kind.as_str() {
             "exists" => "2",
             "missed" => "3",

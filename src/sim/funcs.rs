@@ -67,6 +67,7 @@ enum Func<'a> {
     Auth,
     Whoami,
     Keepalive,
+    Logon,
     Prolong,
     Pricelist(&'a str),
     Order(&'a str, Style),
@@ -87,6 +88,7 @@ fn parse_func(func: &str, dialect: SimDialect) -> Func<'_> {
         "auth" => return Func::Auth,
         "whoami" => return Func::Whoami,
         "keepalive" => return Func::Keepalive,
+        "logon" => return Func::Logon,
         "service.prolong" => return Func::Prolong,
         _ => {}
     }
@@ -136,9 +138,20 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
     };
     let result = if let Func::Auth = func {
         login(&mut call)
+    } else if let Some(ok) = super::refusals::totp_pending(call.core) {
+        authenticate(&mut call).map(|_| Reply::Doc(ok))
+    } else if let (Func::Order(..), true, Some(e)) = (&func, sok, super::refusals::order(call.core)) {
+        authenticate(&mut call).and(Err(e))
     } else {
         authenticate(&mut call).and_then(|account| match func {
             Func::Auth | Func::Keepalive => Ok(Reply::Doc(Node::doc().child(Node::new("ok")))),
+            // Logging out, as the BILLmanager 6 web front end does: `func=logon` with the session.
+            Func::Logon => {
+                if let Some(sid) = params.non_empty("auth") {
+                    call.core.sessions.remove(sid);
+                }
+                Ok(Reply::Doc(Node::doc().child(Node::new("ok"))))
+            }
             Func::Whoami => Ok(whoami(&call, &account)),
             Func::Prolong => manage::prolong(&mut call, &account),
             Func::Pricelist(t) => Ok(Reply::Doc(form::pricelist(&call, t))),
@@ -200,10 +213,30 @@ fn check_password(core: &mut Core, user: &str, password: &str) -> Result<(), Api
     ))
 }
 
+/// A login key (`func=auth&username=…&key=…`): the simulator accepts the account's password
+/// reversed and prefixed `key-` (a stand-in for a key issued by `session.newkey`).
+fn check_key(core: &mut Core, user: &str, key: &str) -> Result<(), ApiError> {
+    let good = core
+        .state
+        .accounts
+        .get(user)
+        .is_some_and(|a| key == format!("key-{}", a.password.chars().rev().collect::<String>()));
+    if good {
+        Ok(())
+    } else {
+        Err(ApiError::new("auth", "badpassword", "Invalid key"))
+    }
+}
+
 fn login(call: &mut Call<'_>) -> Result<Reply, ApiError> {
     let user = call.params.get("username").unwrap_or("");
-    let password = call.params.get("password").unwrap_or("");
-    check_password(call.core, user, password)?;
+    if let Some(refusal) = super::refusals::login(call.core) {
+        return Err(refusal);
+    }
+    match call.params.non_empty("key") {
+        Some(key) => check_key(call.core, user, key)?,
+        None => check_password(call.core, user, call.params.get("password").unwrap_or(""))?,
+    }
     let sid = format!(
         "{:016x}{:016x}",
         rand::random::<u64>(),

@@ -130,31 +130,42 @@ pub(crate) fn router(sim: Sim) -> Router {
 enum Pre {
     Throttled,
     Unavailable,
+    Busy,
     Go,
 }
 
+/// The page a provider's firewall shows instead of the billing.
+const FIREWALL_PAGE: &str = "<!DOCTYPE html><html><head><title>403 Forbidden</title></head>\
+<body><h1>IP temporarily blocked</h1><p>Too many requests from your address.</p></body></html>\n";
+
 async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, body: Bytes) -> Response {
     let params = Params::parse(uri.query(), &body);
-    let (pre, delay) = sim.roll_before();
+    if let Some(response) = sim.gate(&method, &params) {
+        return response;
+    }
+    let (pre, delay) = sim.roll_before(&params);
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;
     }
     let (status, outcome) = match pre {
         Pre::Throttled => (StatusCode::TOO_MANY_REQUESTS, "fault:429"),
         Pre::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "fault:503"),
+        Pre::Busy => {
+            sim.log(&method, &params, 200, "fault:busy".to_owned());
+            let (body, ct) = Out::from_params(&params).render(&super::refusals::busy().to_doc());
+            return (StatusCode::OK, [(header::CONTENT_TYPE, ct)], body).into_response();
+        }
         Pre::Go => (StatusCode::OK, ""),
     };
     if status != StatusCode::OK {
         sim.log(&method, &params, status.as_u16(), outcome.to_owned());
-        let mut response = (status, "Service temporarily unavailable\n").into_response();
-        if status == StatusCode::TOO_MANY_REQUESTS {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        }
-        return response;
+        return sim.unavailable(status);
     }
     let answer = sim.process(&params);
+    if answer.unavailable_after {
+        sim.log(&method, &params, 503, "fault:503-after-work".to_owned());
+        return sim.unavailable(StatusCode::SERVICE_UNAVAILABLE);
+    }
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -190,11 +201,50 @@ struct Answer {
     content_type: &'static str,
     outcome: String,
     dropped: bool,
+    /// The work was done, and the answer is a 503.
+    unavailable_after: bool,
 }
 
 impl Sim {
-    /// Throttling, then the 503 dice, then the latency of this answer.
-    fn roll_before(&self) -> (Pre, Duration) {
+    /// A moved billing (307 to `redirect_to`) or a blocking firewall (403 HTML) answer every
+    /// request before the billing sees it.
+    fn gate(&self, method: &Method, params: &Params) -> Option<Response> {
+        let (redirect, firewall) = {
+            let core = self.lock();
+            (core.faults.redirect_to.clone(), core.faults.firewall)
+        };
+        if let Some(location) = redirect {
+            self.log(method, params, 307, "fault:redirect".to_owned());
+            let location = HeaderValue::from_str(&location).ok()?;
+            let mut response = (StatusCode::TEMPORARY_REDIRECT, "Moved\n").into_response();
+            response.headers_mut().insert(header::LOCATION, location);
+            return Some(response);
+        }
+        if firewall {
+            self.log(method, params, 403, "fault:firewall".to_owned());
+            let html = [(header::CONTENT_TYPE, "text/html; charset=UTF-8")];
+            return Some((StatusCode::FORBIDDEN, html, FIREWALL_PAGE).into_response());
+        }
+        None
+    }
+
+    /// A 429 or 503 with the configured `Retry-After` (a 429 says `1` by default).
+    fn unavailable(&self, status: StatusCode) -> Response {
+        let configured = self.lock().faults.retry_after.clone();
+        let mut response = (status, "Service temporarily unavailable\n").into_response();
+        let value = match configured {
+            Some(v) => HeaderValue::from_str(&v).ok(),
+            None if status == StatusCode::TOO_MANY_REQUESTS => Some(HeaderValue::from_static("1")),
+            None => None,
+        };
+        if let Some(value) = value {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+
+    /// Throttling, then the 503 dice, then the busy dice, then the latency of this answer.
+    fn roll_before(&self, params: &Params) -> (Pre, Duration) {
         let mut core = self.lock();
         let now = Instant::now();
         let faults = core.faults.clone();
@@ -212,6 +262,10 @@ impl Sim {
         }
         if faults.fail_before > 0.0 && core.rng.random_bool(faults.fail_before.min(1.0)) {
             return (Pre::Unavailable, delay);
+        }
+        let login = matches!(params.get("func"), Some("auth" | "logon"));
+        if !login && faults.busy_share > 0.0 && core.rng.random_bool(faults.busy_share.min(1.0)) {
+            return (Pre::Busy, delay);
         }
         (Pre::Go, delay)
     }
@@ -237,7 +291,10 @@ impl Sim {
                 (body, ct, "ok".to_owned())
             }
             Ok(Reply::Html(page)) => (page, "text/html; charset=UTF-8", "ok".to_owned()),
-            Err(e) => {
+            Err(mut e) => {
+                if core.faults.echo_secrets {
+                    super::refusals::echo(&mut e, params);
+                }
                 let outcome = format!("error:{}", e.kind);
                 let (body, ct) = if done.legacy {
                     let legacy_out = if out == Out::Html { Out::Xml } else { out };
@@ -253,11 +310,15 @@ impl Sim {
         }
         let drop_share = core.faults.drop_after;
         let dropped = done.write && drop_share > 0.0 && core.rng.random_bool(drop_share.min(1.0));
+        let share_503 = core.faults.after_work_503;
+        let unavailable_after =
+            done.write && share_503 > 0.0 && core.rng.random_bool(share_503.min(1.0));
         Answer {
             body,
             content_type,
             outcome,
             dropped,
+            unavailable_after,
         }
     }
 

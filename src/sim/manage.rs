@@ -22,15 +22,19 @@ fn busy(id: u64) -> ApiError {
     .value(id.to_string())
 }
 
-/// Takes `cost` from the account's balance, or refuses with `value`/`balance`.
+/// Takes `cost` from the account's balance, or refuses with the documented
+/// `not_enough_money` answer.
 pub(crate) fn charge(state: &mut State, account: &str, cost: i64) -> Result<(), ApiError> {
     let acc = state
         .accounts
         .get_mut(account)
         .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
     if acc.balance_cents < cost {
-        let msg = "Insufficient funds on the account balance";
-        return Err(ApiError::new("value", "balance", msg).value(doc::cents(cost)));
+        return Err(ApiError::not_enough_money(
+            cost,
+            acc.balance_cents,
+            &acc.currency,
+        ));
     }
     acc.balance_cents -= cost;
     Ok(())

@@ -27,6 +27,7 @@ mod http;
 mod lists;
 mod manage;
 mod orders;
+mod refusals;
 mod state;
 mod types;
 
@@ -89,6 +90,27 @@ pub struct Faults {
     pub sticky_filter: bool,
     /// Filter submissions are echoed back without being saved (a saved filter stays).
     pub filter_reset_ignored: bool,
+    /// Share of write calls that do the work, then answer 503 (0..1), with `retry_after`
+    /// when set: a gateway failing after the billing acted.
+    pub after_work_503: f64,
+    /// The literal `Retry-After` header value sent with every 429 and 503 answer (`None`:
+    /// `1` with a 429, none with a 503).
+    pub retry_after: Option<String>,
+    /// Every request is answered 307 with this `Location` (a moved billing URL).
+    pub redirect_to: Option<String>,
+    /// Every request is answered 403 with an HTML "IP temporarily blocked" page.
+    pub firewall: bool,
+    /// Paid orders are refused with a billing error of this type (e.g. `access`).
+    pub refuse_orders: Option<String>,
+    /// Error messages echo the request's password, `authinfo` and `auth` back (raw and
+    /// URL-encoded), as careless installs and plugins do.
+    pub echo_secrets: bool,
+    /// Share of calls (logins excepted) refused with "Request in process, please wait"
+    /// before doing anything (0..1).
+    pub busy_share: f64,
+    /// `func=auth` is refused this way: `captcha`, `blockgeoip`, `blocked_ip`, `blocklogon`,
+    /// or `totp` (the login succeeds, every call then asks for two-factor confirmation).
+    pub login_refusal: Option<String>,
 }
 
 /// Simulator settings.

@@ -338,15 +338,21 @@ async fn taken_domain_is_refused_with_exists_and_the_value() {
 }
 
 #[tokio::test]
-async fn insufficient_funds_is_a_balance_value_error() {
+async fn insufficient_funds_is_the_documented_not_enough_money_error() {
     let h = start(SimConfig {
         balance_cents: 100,
         ..SimConfig::default()
     })
     .await;
     let v = call(&h, &order_vds("poor.example.com")).await;
-    assert_eq!(error_type(&v), Some("value"));
-    assert_eq!(v["doc"]["error"]["$object"], "balance");
+    assert_eq!(error_type(&v), Some("not_enough_money"));
+    assert_eq!(v["doc"]["error"]["$code"], "1");
+    let params = v["doc"]["error"]["param"].as_array().cloned().unwrap_or_default();
+    let names: Vec<_> = params.iter().filter_map(|p| p["$name"].as_str()).collect();
+    assert_eq!(
+        names,
+        ["amount", "have", "currency", "deficit", "limit", "reserved", "available"]
+    );
     assert!(h.sim.services().is_empty());
 }
 

@@ -383,14 +383,19 @@ mod tests {
         let after = Some(std::time::Duration::from_secs(1));
         let cases = [
             (
-                err(ErrorKind::InsufficientFunds, true, true),
+                err(ErrorKind::InsufficientFunds { required: None, available: None }, true, true),
                 ErrorClass::Fatal,
             ),
             (err(taken, true, true), ErrorClass::Permanent),
             (err(ErrorKind::Timeout, true, true), ErrorClass::Unknown),
             (err(ErrorKind::Transport, false, true), ErrorClass::Retry),
+            // A 429/503 after a paid call left: only a billing error proves a refusal.
             (
                 err(ErrorKind::Throttled { retry_after: after }, true, true),
+                ErrorClass::Unknown,
+            ),
+            (
+                err(ErrorKind::Throttled { retry_after: after }, false, true),
                 ErrorClass::Throttle { after },
             ),
             (err(ErrorKind::Busy, true, true), ErrorClass::Retry),

@@ -38,6 +38,9 @@ use crate::money::Money;
 use crate::pace::Pacer;
 use crate::report::{self, ReportRow, RowOutcome, Summary, Ui};
 
+/// The longest `--wait-timeout` accepted.
+const MAX_WAIT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
+
 /// The run's settings after the command line's overrides.
 struct Settings {
     pace: Pace,
@@ -53,10 +56,16 @@ impl Settings {
     fn new(args: &ApplyArgs, manifest: &Manifest) -> Result<Self, CmdError> {
         let execution = &manifest.execution;
         let flags = &args.confirm;
-        if let Some(rate) = flags.rate
-            && !(rate.is_finite() && rate > 0.0)
-        {
-            return Err(CmdError::bad_input("--rate must be a number above 0"));
+        if let Some(rate) = flags.rate {
+            super::connect::check_rate(rate)
+                .map_err(|_| CmdError::bad_input("--rate must be a number of at least 0.01"))?;
+        }
+        if args.wait_timeout > MAX_WAIT_TIMEOUT.as_secs() {
+            return Err(CmdError::bad_input(format!(
+                "--wait-timeout {} is more than 7 days ({} seconds)",
+                args.wait_timeout,
+                MAX_WAIT_TIMEOUT.as_secs()
+            )));
         }
         let concurrency = match flags.concurrency {
             Some(0) => return Err(CmdError::bad_input("--concurrency must be at least 1")),
@@ -144,7 +153,13 @@ impl Apply<'_> {
             self.settings.pace,
         )
         .await?;
-        let survey = survey::survey(&conn, manifest, self.settings.retry).await?;
+        let survey = match survey::survey(&conn, manifest, self.settings.retry).await {
+            Ok(survey) => survey,
+            Err(e) => {
+                conn.client.logout().await;
+                return Err(e.into());
+            }
+        };
         let allocator = Allocator::new(
             survey::group_ranges(manifest),
             survey::used_domains(&survey, &replay),
@@ -163,6 +178,7 @@ impl Apply<'_> {
         self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
             .await;
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
+        conn.client.logout().await;
         let rows = self.write_report(&entries)?;
         Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls()).print();
         if let Some(sandbox) = conn.sandbox

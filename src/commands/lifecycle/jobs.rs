@@ -267,7 +267,7 @@ mod tests {
         };
         assert_eq!(classify(&err(refused, true, true)), ErrorClass::Permanent);
         assert_eq!(
-            classify(&err(ErrorKind::InsufficientFunds, true, true)),
+            classify(&err(ErrorKind::InsufficientFunds { required: None, available: None }, true, true)),
             ErrorClass::Fatal
         );
         assert_eq!(
@@ -289,8 +289,13 @@ mod tests {
         let throttled = ErrorKind::Throttled {
             retry_after: Some(std::time::Duration::from_secs(2)),
         };
+        // After a write left, a 429/503 leaves the outcome unknown.
         assert_eq!(
-            classify(&err(throttled, true, true)),
+            classify(&err(throttled.clone(), true, true)),
+            ErrorClass::Unknown
+        );
+        assert_eq!(
+            classify(&err(throttled, true, false)),
             ErrorClass::Throttle {
                 after: Some(std::time::Duration::from_secs(2))
             }
