@@ -258,6 +258,9 @@ impl Job for OrderJob {
             .await?;
         let domain = slot.domain();
         let Some(found) = find_live(&services, slot.remoteid(), domain.as_deref()) else {
+            // Checked absent: close the intent, so a rerun stopped right here does not
+            // take the call for unfinished.
+            self.record(Recorded::Failed, None, domain.as_deref())?;
             return Ok(None);
         };
         tracing::info!(
