@@ -5,6 +5,7 @@ mod apply;
 mod executor;
 mod harness;
 mod lifecycle;
+mod locks;
 mod manifest;
 mod onboard;
 mod plan;
