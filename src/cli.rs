@@ -46,7 +46,7 @@ pub enum Command {
     Catalog(CatalogArgs),
     /// Write a commented, valid manifest for a tariff.
     Init(InitArgs),
-    /// Remove a stale apply lock left by a crashed run.
+    /// Remove the stale locks of a manifest's account and groups left by a crashed run.
     Unlock(UnlockArgs),
     /// Print a shell completion script on stdout.
     Completions(CompletionsArgs),
@@ -146,6 +146,10 @@ pub struct ConfirmArgs {
     /// Calls per second at most (overrides `execution.rate`).
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+    /// Seconds to wait while another run holds the lock of the same billing account and
+    /// group (default 0: stop at once, exit 3, naming the holder).
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    pub lock_timeout: u64,
 }
 
 /// `apply`
@@ -267,8 +271,10 @@ pub struct InitArgs {
 /// `unlock`
 #[derive(Debug, Args)]
 pub struct UnlockArgs {
-    /// The manifest whose apply lock to remove.
+    /// The manifest whose locks (of its billing account and groups) to remove.
     pub manifest: PathBuf,
+    #[command(flatten)]
+    pub billing: BillingArgs,
 }
 
 /// `completions`

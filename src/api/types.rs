@@ -364,7 +364,7 @@ mod tests {
             "Order details<br/>Base price: 10.00 EUR<br/>Total amount: 12.50 EUR<br/>",
         )
         .unwrap();
-        assert_eq!((m.cents, m.currency.as_str()), (1250, "EUR"));
+        assert_eq!((m.cents(), m.currency.as_str()), (1250, "EUR"));
         assert_eq!(orderinfo_total("nothing here"), None);
     }
 

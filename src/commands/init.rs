@@ -230,7 +230,7 @@ fn enum_comment(e: &EnumInfo) -> String {
         .options
         .iter()
         .map(|o| match &o.cost {
-            Some(cost) if cost.cents != 0 => format!("{} = {} (+{cost})", o.key, o.label),
+            Some(cost) if !cost.is_zero() => format!("{} = {} (+{cost})", o.key, o.label),
             _ => format!("{} = {}", o.key, o.label),
         })
         .collect();

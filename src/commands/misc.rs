@@ -1,10 +1,11 @@
-//! Small commands: shell completions, the man page, clearing a stale apply lock.
+//! Small commands: shell completions, the man page, the schema, clearing stale locks.
 
 use clap::CommandFactory;
 
+use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::{Cli, CompletionsArgs, UnlockArgs};
-use crate::executor::ApplyLock;
+use crate::executor::{FleetLock, lock};
 use crate::exit;
 
 /// `billfleet completions SHELL`: the completion script on stdout.
@@ -33,17 +34,31 @@ pub fn schema() -> CmdResult {
     Ok(exit::OK)
 }
 
-/// `billfleet unlock MANIFEST`: removes a lock file no live process holds.
+/// `billfleet unlock MANIFEST`: removes the lock files of the manifest's account and groups
+/// (and the per-manifest lock file of earlier versions) that no live process holds. A held
+/// lock is refused (exit 3) naming its holder.
 pub fn unlock(args: &UnlockArgs) -> CmdResult {
-    match ApplyLock::clear(&args.manifest) {
-        Ok(true) => {
-            println!("removed the apply lock of {}", args.manifest.display());
-            Ok(exit::OK)
-        }
-        Ok(false) => {
-            println!("{} has no apply lock", args.manifest.display());
-            Ok(exit::OK)
-        }
-        Err(e) => Err(CmdError::bad_input(e.to_string())),
+    let loaded = crate::manifest::load_file(&args.manifest)?;
+    let keys = preflight::lock_keys(&loaded.manifest, &args.manifest, &args.billing)?;
+    let dir = lock::default_dir().map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let mut removed =
+        FleetLock::clear(&dir, &keys).map_err(|e| preflight::lock_error(&e, &args.manifest))?;
+    let legacy = crate::executor::state_dir(&args.manifest).join(format!(
+        "{}.lock",
+        args.manifest
+            .file_stem()
+            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy())
+    ));
+    if lock::clear_file(&legacy, "the manifest's old lock file")
+        .map_err(|e| preflight::lock_error(&e, &args.manifest))?
+    {
+        removed.push(legacy);
     }
+    if removed.is_empty() {
+        println!("{} has no lock to remove", args.manifest.display());
+    }
+    for path in &removed {
+        println!("removed the lock {}", path.display());
+    }
+    Ok(exit::OK)
 }

@@ -10,6 +10,7 @@ mod init;
 mod lifecycle;
 mod misc;
 mod plan;
+mod preflight;
 mod sandbox;
 mod validate;
 

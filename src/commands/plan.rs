@@ -130,7 +130,7 @@ async fn quote_group(
 /// A total with no currency of its own takes the balance's.
 fn with_currency(total: Money, balance: &Money) -> Money {
     if total.currency.is_empty() {
-        Money::new(total.cents, balance.currency.clone())
+        total.with_currency(balance.currency.clone())
     } else {
         total
     }

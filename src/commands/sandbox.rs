@@ -42,7 +42,7 @@ fn announce(line: &str) -> Result<(), CmdError> {
 /// The simulator settings the flags describe; a bad value is bad input (exit 2).
 pub fn config_from_args(args: &SandboxArgs) -> Result<SimConfig, CmdError> {
     let balance = Money::parse(&args.balance)
-        .filter(|m| m.cents >= 0)
+        .filter(|m| !m.is_negative())
         .ok_or_else(|| {
             CmdError::bad_input(format!(
                 "--balance: '{}' is not an amount (e.g. 10000 or 250.50)",
@@ -63,7 +63,7 @@ pub fn config_from_args(args: &SandboxArgs) -> Result<SimConfig, CmdError> {
     Ok(SimConfig {
         user: args.user.clone(),
         password: args.password.clone(),
-        balance_cents: balance.cents,
+        balance_cents: balance.cents(),
         currency,
         faults: faults_from_args(&args.faults)?,
         activation: Duration::from_millis(args.faults.activation_ms),

@@ -1,6 +1,8 @@
-//! Ctrl-C: the first press stops dispatching (calls in flight finish), the second quits at
-//! once. Nothing here exits the process: the command waits on [`Interrupt::abort`] beside
-//! its work and returns exit code 3 when it fires.
+//! Ctrl-C and SIGTERM (what CI cancellation, `timeout` and service managers send) are one
+//! signal source: the first signal stops dispatching (calls in flight finish, unknown
+//! outcomes are reconciled, the report is written), the second quits at once. Nothing here
+//! exits the process: the command waits on [`Interrupt::abort`] beside its work and returns
+//! exit code 3 when it fires.
 
 use std::future::Future;
 use std::io;
@@ -10,22 +12,35 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// The two Ctrl-C triggers of a run. Dropping it stops listening.
+/// The two triggers of a run (first and second Ctrl-C or SIGTERM). Dropping it stops
+/// listening.
 #[derive(Debug)]
 pub struct Interrupt {
-    /// Cancelled by the first Ctrl-C: pass it to [`run`](super::run) as its cancel token.
+    /// Cancelled by the first signal: pass it to [`run`](super::run) as its cancel token.
     pub stop: CancellationToken,
-    /// Cancelled by the second Ctrl-C: give up at once.
+    /// Cancelled by the second signal: give up at once.
     pub abort: CancellationToken,
-    /// Calls in flight, for the message of the first Ctrl-C; keep it up to date with
+    /// Calls in flight, for the message of the first signal; keep it up to date with
     /// `report::progress::Ui::with_in_flight`.
     pub in_flight: Arc<AtomicUsize>,
     task: JoinHandle<()>,
 }
 
 impl Interrupt {
-    /// Listens for Ctrl-C (`tokio::signal::ctrl_c`). Must be called inside the runtime.
+    /// Listens for Ctrl-C (`tokio::signal::ctrl_c`) and, on Unix, SIGTERM, either of them
+    /// counting as a press. Must be called inside the runtime.
     pub fn install() -> Self {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            match signal(SignalKind::terminate()) {
+                Ok(term) => {
+                    let term = Arc::new(tokio::sync::Mutex::new(term));
+                    return Self::with_signal(move || either(Arc::clone(&term)));
+                }
+                Err(e) => tracing::warn!("cannot listen for SIGTERM: {e}; only Ctrl-C stops a run"),
+            }
+        }
         Self::with_signal(tokio::signal::ctrl_c)
     }
 
@@ -47,8 +62,8 @@ impl Interrupt {
                 }
                 let n = in_flight.load(Ordering::SeqCst);
                 tracing::warn!(
-                    "stopping: waiting for {n} calls in flight; press Ctrl-C again to quit at \
-                     once (the journal keeps the rerun safe)"
+                    "stopping: waiting for {n} calls in flight; press Ctrl-C (or send SIGTERM) \
+                     again to quit at once (the journal keeps the rerun safe)"
                 );
                 stop.cancel();
                 if signal().await.is_err() {
@@ -64,6 +79,17 @@ impl Interrupt {
             in_flight,
             task,
         }
+    }
+}
+
+/// Waits for the next Ctrl-C or SIGTERM, whichever comes first.
+#[cfg(unix)]
+async fn either(term: Arc<tokio::sync::Mutex<tokio::signal::unix::Signal>>) -> io::Result<()> {
+    // An async mutex: the listener task is its only user, one wait at a time.
+    let mut term = term.lock().await;
+    tokio::select! {
+        pressed = tokio::signal::ctrl_c() => pressed,
+        got = term.recv() => got.ok_or_else(|| io::Error::other("SIGTERM stream closed")),
     }
 }
 

@@ -1,11 +1,16 @@
 //! The apply journal: an append-only JSON-lines file per manifest
 //! (`<manifest dir>/.billfleet/<manifest stem>.journal`) that makes a rerun after a crash or
-//! Ctrl-C safe.
+//! Ctrl-C or SIGTERM safe.
 //!
 //! An *intent* is written (and synced to disk) before each paid call and an *outcome* after
-//! it. On the next run, a key whose last record is an intent is [`KeyState::Pending`]: the
-//! call may or may not have happened, so it must be reconciled before anything is sent.
-//! Records hold only the fields given to them, never secrets.
+//! it; a call whose outcome was unknown gets its outcome once a look-up settled it (found:
+//! `ordered`, absent: `failed`). On the next run, a key whose last record is an intent is
+//! [`KeyState::Pending`]: the call may or may not have happened, so it must be reconciled
+//! before anything is sent. Records hold only the fields given to them, never secrets.
+//!
+//! The journal stays beside the manifest while the lock is per account and group: two
+//! checkouts keep two journals, but the lock makes their runs serial, and the second run's
+//! survey sees the services the first one ordered, so it orders nothing again.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -32,7 +37,8 @@ pub struct JournalError {
 pub enum Recorded {
     /// The service exists (ordered now, or found by a reconcile).
     Ordered,
-    /// The call failed; nothing was ordered.
+    /// The call failed, or a look-up after an unknown outcome found nothing: nothing was
+    /// ordered.
     Failed,
 }
 

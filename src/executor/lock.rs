@@ -1,36 +1,56 @@
-//! One `apply` (or other mutating command) per manifest at a time: an exclusive OS file lock
-//! on `<manifest dir>/.billfleet/<manifest stem>.lock`.
+//! One mutating run per billing account and fleet group at a time, whatever the manifest's
+//! path: two checkouts of one manifest (or a symlink to it) applied at once against one
+//! account would otherwise both order the same servers.
+//!
+//! A [`LockKey`] names what is locked: the normalised billing URL (scheme, host, port, path
+//! without a trailing `/`) — or, for the in-process sandbox, its state file — the user and
+//! the group name. Each key has one file in the user's state directory
+//! ([`default_dir`]: `$XDG_STATE_HOME/billfleet/locks/`, else the platform's equivalent),
+//! named after a stable hash of the key plus a readable slug, holding an exclusive OS file
+//! lock while a run holds it.
 //!
 //! The OS releases the lock when the holding process exits or dies, so a crash never blocks
-//! the next run. The file itself stays (deleting it on release would let two runs lock two
-//! different files); it holds the pid, host and start time of the holder for the error
-//! message a second run shows.
+//! the next run: the next holder takes the file over and rewrites who holds it (pid, host,
+//! start, command line). The file itself stays (deleting it on release would let two runs
+//! lock two different files); `billfleet unlock` removes files no live process holds.
 
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+/// How often a waiting run tries the lock again.
+const RETRY_EVERY: Duration = Duration::from_millis(100);
 
 /// The lock could not be taken or cleared.
 #[derive(Debug, thiserror::Error)]
 pub enum LockError {
     /// Another process holds the lock.
     #[error(
-        "another run on {manifest} is in progress (pid {pid} on {host}, started {started}); \
-         if that process is gone, run `billfleet unlock {manifest}`"
+        "another run holds the lock of {what} (pid {pid} on {host}, started {started}: {command})"
     )]
     Held {
-        /// The manifest, as given.
-        manifest: String,
+        /// What is locked: group, account and user.
+        what: String,
         /// The holder's pid, or `unknown` when it had not written it yet.
         pid: String,
         /// The holder's host.
         host: String,
         /// When the holder started (UTC, RFC 3339).
         started: String,
+        /// The holder's command line.
+        command: String,
     },
+    /// The billing URL cannot be turned into a lock key.
+    #[error("billing URL `{0}` is not a URL with a host")]
+    Url(String),
+    /// No state directory for the locks could be found.
+    #[error("no directory for billfleet's locks: set XDG_STATE_HOME or HOME")]
+    NoStateDir,
     /// The lock file could not be created, read or written.
     #[error("lock file {}: {action}: {source}", path.display())]
     Io {
@@ -44,116 +64,344 @@ pub enum LockError {
     },
 }
 
-/// Who holds the lock, as written into the lock file.
+/// What one lock is about: an account (billing URL or sandbox state), a user, a group.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LockKey {
+    account: String,
+    user: String,
+    group: String,
+    slug: String,
+}
+
+impl LockKey {
+    /// The key of `group` of `user` at the billing `url` (normalised, see [`normalize_url`]).
+    pub fn billing(url: &str, user: &str, group: &str) -> Result<Self, LockError> {
+        let account = normalize_url(url).ok_or_else(|| LockError::Url(url.to_owned()))?;
+        let host = url::Url::parse(url)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_owned))
+            .unwrap_or_default();
+        Ok(Self::new(account, user, group, &host))
+    }
+
+    /// The key of `group` of `user` in the in-process sandbox keeping its state in
+    /// `state_file` (made absolute through its directory when that exists).
+    pub fn sandbox(state_file: &Path, user: &str, group: &str) -> Self {
+        let absolute = state_file
+            .parent()
+            .map(|d| {
+                if d.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    d
+                }
+            })
+            .and_then(|d| fs::canonicalize(d).ok())
+            .zip(state_file.file_name())
+            .map_or_else(|| state_file.to_owned(), |(dir, name)| dir.join(name));
+        let account = format!("sandbox:{}", absolute.display());
+        Self::new(account, user, group, "sandbox")
+    }
+
+    fn new(account: String, user: &str, group: &str, place: &str) -> Self {
+        let slug: String = format!("{group}@{place}")
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@') {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .take(48)
+            .collect();
+        Self {
+            account,
+            user: user.to_owned(),
+            group: group.to_owned(),
+            slug,
+        }
+    }
+
+    /// The lock file's name: the readable slug and a stable hash of the whole key.
+    pub fn file_name(&self) -> String {
+        let key = format!("{}\n{}\n{}", self.account, self.user, self.group);
+        format!("{}-{:016x}.lock", self.slug, fnv1a(key.as_bytes()))
+    }
+
+    /// The group, the account and the user, for messages.
+    pub fn describe(&self) -> String {
+        format!(
+            "group `{}` on {} as {}",
+            self.group, self.account, self.user
+        )
+    }
+}
+
+/// The account part of a lock key: `scheme://host:port/path` with the host in lower case,
+/// the port always written, no query or fragment and no trailing `/`. `None` for a string
+/// that is not a URL with a host.
+pub fn normalize_url(url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url.trim()).ok()?;
+    let host = parsed.host_str()?;
+    let port = parsed.port_or_known_default()?;
+    let path = parsed.path().trim_end_matches('/');
+    Some(format!("{}://{host}:{port}{path}", parsed.scheme()))
+}
+
+/// 64-bit FNV-1a: a hash that stays the same across Rust releases and platforms, so every
+/// billfleet build names the same key's file alike.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Where the locks live: `$XDG_STATE_HOME/billfleet/locks`, else the platform's state
+/// directory (`~/.local/state`, macOS `~/Library/Application Support`, Windows
+/// `%LOCALAPPDATA%`) + `billfleet/locks`.
+pub fn default_dir() -> Result<PathBuf, LockError> {
+    dir_from(&|name| std::env::var_os(name)).ok_or(LockError::NoStateDir)
+}
+
+fn dir_from(var: &dyn Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let absolute = |name: &str| var(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    let base = absolute("XDG_STATE_HOME").or_else(|| {
+        if cfg!(windows) {
+            absolute("LOCALAPPDATA")
+        } else if cfg!(target_os = "macos") {
+            absolute("HOME").map(|h| h.join("Library/Application Support"))
+        } else {
+            absolute("HOME").map(|h| h.join(".local/state"))
+        }
+    })?;
+    Some(base.join("billfleet").join("locks"))
+}
+
+/// Who holds a lock, as written into its file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Holder {
     pid: u32,
     host: String,
     started: String,
+    #[serde(default)]
+    command: String,
+    #[serde(default)]
+    key: String,
 }
 
-/// The held apply lock of one manifest; dropping it releases the lock.
+/// One held lock file.
 #[derive(Debug)]
-pub struct ApplyLock {
+struct HeldFile {
     path: PathBuf,
     // Kept open: closing the file releases the OS lock.
-    _file: File,
+    file: File,
 }
 
-impl ApplyLock {
-    /// Where the lock of `manifest` lives: `<dir>/.billfleet/<stem>.lock`.
-    pub fn path_for(manifest: &Path) -> PathBuf {
-        super::state_file(manifest, "lock")
+/// The held locks of one run (one per group it touches); dropping it releases them.
+#[derive(Debug)]
+pub struct FleetLock {
+    held: Vec<HeldFile>,
+}
+
+impl FleetLock {
+    /// Takes the lock of every key in `dir`, in one fixed order (so two runs never wait on
+    /// each other crosswise), waiting up to `wait` for a holder to finish. Fails with
+    /// [`LockError::Held`] naming the holder when the time is up (at once for a zero wait);
+    /// the locks already taken are then released.
+    pub async fn acquire(dir: &Path, keys: &[LockKey], wait: Duration) -> Result<Self, LockError> {
+        fs::create_dir_all(dir).map_err(|e| LockError::Io {
+            path: dir.to_owned(),
+            action: "cannot create the lock directory",
+            source: e,
+        })?;
+        let deadline = Instant::now() + wait.min(Duration::from_secs(365 * 86_400));
+        let mut sorted: Vec<&LockKey> = keys.iter().collect();
+        sorted.sort_by_key(|k| k.file_name());
+        sorted.dedup_by_key(|k| k.file_name());
+        let mut held = Vec::with_capacity(sorted.len());
+        for key in sorted {
+            held.push(take_one(dir, key, deadline).await?);
+        }
+        Ok(Self { held })
     }
 
-    /// Takes the lock of `manifest` without waiting, or says who holds it.
-    pub fn acquire(manifest: &Path) -> Result<Self, LockError> {
-        let path = Self::path_for(manifest);
-        let io_err = |action, source| LockError::Io {
-            path: path.clone(),
-            action,
-            source,
-        };
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            fs::create_dir_all(dir).map_err(|e| io_err("cannot create its directory", e))?;
+    /// Removes the lock file of every key that no live process holds (`billfleet unlock`);
+    /// returns the files removed. Refuses with [`LockError::Held`] while one is held.
+    pub fn clear(dir: &Path, keys: &[LockKey]) -> Result<Vec<PathBuf>, LockError> {
+        let mut removed = Vec::new();
+        for key in keys {
+            let path = dir.join(key.file_name());
+            if clear_file(&path, &key.describe())? {
+                removed.push(path);
+            }
         }
-        let mut file = open(&path).map_err(|e| io_err("cannot open", e))?;
+        Ok(removed)
+    }
+
+    /// The lock files held.
+    pub fn paths(&self) -> impl Iterator<Item = &Path> {
+        self.held.iter().map(|h| h.path.as_path())
+    }
+
+    /// Checks that every lock file is still the one locked (not removed or replaced since):
+    /// the check made before the first paid call.
+    pub fn verify(&self) -> Result<(), LockError> {
+        for held in &self.held {
+            if !same_file(&held.file, &held.path) {
+                return Err(LockError::Io {
+                    path: held.path.clone(),
+                    action: "the lock file was removed while held",
+                    source: io::Error::from(io::ErrorKind::NotFound),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Removes the lock file at `path` unless a live process holds it; false when it did not
+/// exist.
+pub fn clear_file(path: &Path, what: &str) -> Result<bool, LockError> {
+    let io_err = |action, source| LockError::Io {
+        path: path.to_owned(),
+        action,
+        source,
+    };
+    let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(io_err("cannot open", e)),
+    };
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(TryLockError::WouldBlock) => return Err(held(what, &mut file)),
+        Err(TryLockError::Error(e)) => return Err(io_err("cannot lock", e)),
+    }
+    fs::remove_file(path).map_err(|e| io_err("cannot remove", e))?;
+    Ok(true)
+}
+
+/// Takes one key's lock, polling until `deadline`.
+async fn take_one(dir: &Path, key: &LockKey, deadline: Instant) -> Result<HeldFile, LockError> {
+    let path = dir.join(key.file_name());
+    let io_err = |action, source| LockError::Io {
+        path: path.clone(),
+        action,
+        source,
+    };
+    let mut announced = false;
+    loop {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| io_err("cannot open", e))?;
         match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(held(manifest, &mut file)),
+            // Locked, but `unlock` may have removed the file in between: then lock anew.
+            Ok(()) if same_file(&file, &path) => {
+                write_holder(&mut file, key).map_err(|e| io_err("cannot write", e))?;
+                return Ok(HeldFile { path, file });
+            }
+            Ok(()) => continue,
             Err(TryLockError::Error(e)) => return Err(io_err("cannot lock", e)),
+            Err(TryLockError::WouldBlock) => {}
         }
-        let holder = Holder {
-            pid: std::process::id(),
-            host: hostname(),
-            started: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        };
-        let text = serde_json::to_string(&holder)
-            .map_err(|e| io_err("cannot encode", io::Error::other(e)))?;
-        file.set_len(0)
-            .and_then(|()| file.seek(SeekFrom::Start(0)))
-            .and_then(|_| file.write_all(text.as_bytes()))
-            .and_then(|()| file.sync_data())
-            .map_err(|e| io_err("cannot write", e))?;
-        Ok(Self { path, _file: file })
-    }
-
-    /// Removes the lock file of `manifest` (`billfleet unlock`). Refuses while a live
-    /// process holds the lock; returns false when there was no lock file.
-    pub fn clear(manifest: &Path) -> Result<bool, LockError> {
-        let path = Self::path_for(manifest);
-        let io_err = |action, source| LockError::Io {
-            path: path.clone(),
-            action,
-            source,
-        };
-        let mut file = match open_existing(&path) {
-            Ok(file) => file,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
-            Err(e) => return Err(io_err("cannot open", e)),
-        };
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(held(manifest, &mut file)),
-            Err(TryLockError::Error(e)) => return Err(io_err("cannot lock", e)),
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(held(&key.describe(), &mut file));
         }
-        fs::remove_file(&path).map_err(|e| io_err("cannot remove", e))?;
-        Ok(true)
-    }
-
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
+        if !announced {
+            announced = true;
+            tracing::warn!("waiting for the lock: {}", held(&key.describe(), &mut file));
+        }
+        drop(file);
+        tokio::time::sleep(RETRY_EVERY.min(deadline - now)).await;
     }
 }
 
-fn open(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .open(path)
+/// Rewrites the holder of a freshly taken lock (after a dead holder too).
+fn write_holder(file: &mut File, key: &LockKey) -> io::Result<()> {
+    let mut previous = String::new();
+    // Best effort: only for the message.
+    let _ = file.read_to_string(&mut previous);
+    if let Ok(old) = serde_json::from_str::<Holder>(&previous)
+        && old.pid != std::process::id()
+    {
+        tracing::debug!(
+            "taking over the lock of {} left by pid {} (no longer running)",
+            key.describe(),
+            old.pid
+        );
+    }
+    let holder = Holder {
+        pid: std::process::id(),
+        host: hostname(),
+        started: Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        command: command_line(),
+        key: key.describe(),
+    };
+    let text = serde_json::to_string(&holder).map_err(io::Error::other)?;
+    file.set_len(0)?;
+    file.seek(SeekFrom::Start(0))?;
+    file.write_all(text.as_bytes())?;
+    file.sync_data()
 }
 
-fn open_existing(path: &Path) -> io::Result<File> {
-    OpenOptions::new().read(true).write(true).open(path)
+/// True when `path` still names the open `file` (always true where this cannot be told).
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (file, path);
+        true
+    }
 }
 
 /// The error for a lock held by someone else, with what they wrote into the file.
-fn held(manifest: &Path, file: &mut File) -> LockError {
+fn held(what: &str, file: &mut File) -> LockError {
     let mut text = String::new();
     let holder = file
-        .read_to_string(&mut text)
+        .seek(SeekFrom::Start(0))
+        .and_then(|_| file.read_to_string(&mut text))
         .ok()
         .and_then(|_| serde_json::from_str::<Holder>(&text).ok());
     let unknown = || "unknown".to_owned();
     LockError::Held {
-        manifest: manifest.display().to_string(),
+        what: what.to_owned(),
         pid: holder.as_ref().map_or_else(unknown, |h| h.pid.to_string()),
         host: holder.as_ref().map_or_else(unknown, |h| h.host.clone()),
-        started: holder.map_or_else(unknown, |h| h.started),
+        started: holder.as_ref().map_or_else(unknown, |h| h.started.clone()),
+        command: holder
+            .map(|h| h.command)
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(unknown),
     }
+}
+
+/// This process's command line, for the lock file. Credentials never travel as arguments
+/// (URLs with them are refused), but a URL argument is shown without any user info anyway.
+fn command_line() -> String {
+    std::env::args()
+        .map(|arg| match url::Url::parse(&arg) {
+            Ok(mut u) if !u.username().is_empty() || u.password().is_some() => {
+                let _ = u.set_username("");
+                let _ = u.set_password(None);
+                u.to_string()
+            }
+            _ => arg,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// This machine's name, for the lock file (best effort).
@@ -168,44 +416,4 @@ fn hostname() -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn second_acquire_names_the_holder() {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("web.yaml");
-        let lock = ApplyLock::acquire(&manifest).unwrap();
-        assert_eq!(lock.path(), dir.path().join(".billfleet/web.lock"));
-
-        let err = ApplyLock::acquire(&manifest).unwrap_err();
-        let LockError::Held { pid, started, .. } = &err else {
-            panic!("{err}");
-        };
-        assert_eq!(*pid, std::process::id().to_string());
-        assert!(started.ends_with('Z'), "{started}");
-        let text = err.to_string();
-        assert!(
-            text.contains(&format!("pid {}", std::process::id())),
-            "{text}"
-        );
-        assert!(text.contains("billfleet unlock"), "{text}");
-    }
-
-    #[test]
-    fn drop_releases_and_clear_removes() {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("web.yaml");
-        let lock = ApplyLock::acquire(&manifest).unwrap();
-        assert!(matches!(
-            ApplyLock::clear(&manifest),
-            Err(LockError::Held { .. })
-        ));
-        drop(lock);
-        let again = ApplyLock::acquire(&manifest).unwrap();
-        drop(again);
-        assert!(ApplyLock::clear(&manifest).unwrap());
-        assert!(!ApplyLock::path_for(&manifest).exists());
-        assert!(!ApplyLock::clear(&manifest).unwrap());
-    }
-}
+mod tests;

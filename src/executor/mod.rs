@@ -1,7 +1,7 @@
 //! The executor: one generic engine that runs jobs under a [`Policy`] (concurrency, retries
 //! with back-off, reconcile-before-retry, failure limit, stop), plus what makes a paid run
-//! safe to interrupt and rerun: the [`journal`], the apply [`lock`] and Ctrl-C handling
-//! ([`interrupt`]).
+//! safe to interrupt and rerun: the [`journal`], the account-and-fleet [`lock`] and the
+//! handling of Ctrl-C and SIGTERM ([`interrupt`]).
 //!
 //! Nothing here prints: the engine reports through [`Event`]s, which `report::progress`
 //! turns into the terminal output.
@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 pub use engine::{Event, Job, JobResult, Outcome, Policy, run};
 pub use interrupt::Interrupt;
 pub use journal::{Journal, JournalError, KeyState, Recorded, Replay};
-pub use lock::{ApplyLock, LockError};
+pub use lock::{FleetLock, LockError, LockKey};
 pub use retry::{Backoff, ErrorClass};
 
 /// The directory beside `manifest` that holds billfleet's own files for it.

@@ -226,9 +226,10 @@ impl<J: Job> Worker<'_, J> {
         });
         let mut checks = 0u32;
         loop {
-            if !self.shared.pace().await {
-                return Err(unknown(format!("not checked: {}", self.shared.reason())));
-            }
+            // A look-up only reads, so it goes on after a stop (Ctrl-C, SIGTERM): what was in
+            // flight is settled before the report is written. Its retries are not waited for
+            // once stopping (see `back_off`), so this stays bounded by the retry budget.
+            self.shared.pacer.wait().await;
             checks += 1;
             let error = match self.job.reconcile().await {
                 Ok(found) => return Ok(found),

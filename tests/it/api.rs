@@ -379,7 +379,7 @@ async fn expired_session_logs_in_again_once_and_retries() {
     .await;
     let client = client(&url);
     let account = client.whoami().await.unwrap();
-    assert_eq!(account.balance.cents, 123_450);
+    assert_eq!(account.balance.cents(), 123_450);
     let funcs: Vec<String> = seen(&canned).iter().map(|s| s.func().to_owned()).collect();
     assert_eq!(funcs, ["auth", "whoami", "auth", "whoami"]);
     // the new session is kept: the next call needs no login

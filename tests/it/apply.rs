@@ -466,9 +466,14 @@ async fn refuses_without_yes_or_while_locked_and_sends_nothing() {
     ran.code(2);
     assert!(ran.stderr.contains("--yes"), "{}", ran.stderr);
 
-    let lock = billfleet::executor::ApplyLock::acquire(&bf.path("web.yaml")).unwrap();
+    // The harness keeps the user's state directory (and so the locks) in the run's directory.
+    let key = billfleet::executor::LockKey::billing(&sim.url, harness::USER, "web").unwrap();
+    let locks = bf.path("billfleet/locks");
+    let lock = billfleet::executor::FleetLock::acquire(&locks, &[key], Duration::ZERO)
+        .await
+        .unwrap();
     let ran = bf.arg("--yes").run().await;
-    ran.code(2);
+    ran.code(3);
     assert!(ran.stderr.contains("another run"), "{}", ran.stderr);
     drop(lock);
     assert!(sim.sim.requests().is_empty());

@@ -118,6 +118,8 @@ impl Billfleet {
             .env_remove("BILLFLEET_PASSWORD")
             .env_remove("RUST_LOG")
             .env("XDG_CONFIG_HOME", self.dir.path())
+            // Locks live in the user's state directory: one per test unless a test shares one.
+            .env("XDG_STATE_HOME", self.dir.path())
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

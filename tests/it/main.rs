@@ -6,6 +6,7 @@ mod executor;
 mod harness;
 mod lifecycle;
 mod lists;
+mod locks;
 mod manifest;
 mod onboard;
 mod plan;

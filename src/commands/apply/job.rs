@@ -335,7 +335,12 @@ impl Job for OrderJob {
                      landed is unknown; nothing is sent again",
                     slot.item_type
                 ))),
-                None => Ok(None),
+                None => {
+                    // Checked absent: close the intent, so a rerun stopped right here does not
+                    // take the call for unfinished.
+                    self.record(Recorded::Failed, None, domain.as_deref())?;
+                    Ok(None)
+                }
             };
         };
         tracing::info!(

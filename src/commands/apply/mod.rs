@@ -1,7 +1,7 @@
 //! `billfleet apply`: reconcile, price, confirm, then order every missing server.
 //!
 //! The steps: load and validate the manifest; refuse without `--yes` off a terminal; take the
-//! apply lock and open the journal; log in, list, plan and price ([`survey`]); decide each
+//! lock of the account and every group, open the journal and check the report can be written; log in, list, plan and price ([`survey`]); decide each
 //! server, taking the journal of earlier runs into account ([`rows`]); the budget guard and
 //! the confirmation; the orders through the executor ([`job`]), a canary batch first when
 //! asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the CSV report,
@@ -29,9 +29,10 @@ use self::rows::{Entry, Tally};
 use self::survey::ReadRetry;
 use super::confirm::{self, Decision};
 use super::connect::{Connection, Pace, connect};
+use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::ApplyArgs;
-use crate::executor::{self, ApplyLock, Backoff, Interrupt, JobResult, Journal, Policy, Replay};
+use crate::executor::{self, Backoff, FleetLock, Interrupt, JobResult, Journal, Policy, Replay};
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
@@ -105,10 +106,17 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let settings = Settings::new(args, &loaded.manifest)?;
     confirm::require_yes_or_terminal(args.confirm.yes, "apply").map_err(CmdError::bad_input)?;
-    let _lock =
-        ApplyLock::acquire(&args.manifest).map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let lock = preflight::lock_fleet(
+        &loaded.manifest,
+        &args.manifest,
+        &args.billing,
+        args.confirm.lock_timeout,
+    )
+    .await?;
     let (journal, replay) = Journal::open(&Journal::path_for(&args.manifest))
         .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    preflight::check_writable(&settings.report, Some(journal.path()))
+        .map_err(CmdError::bad_input)?;
     if replay.skipped_lines > 0 {
         tracing::warn!(
             "the journal {} has {} unreadable lines; they are ignored",
@@ -122,6 +130,7 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
         manifest: &loaded.manifest,
         settings,
         interrupt: &interrupt,
+        lock: &lock,
     };
     tokio::select! {
         biased;
@@ -140,6 +149,7 @@ struct Apply<'a> {
     manifest: &'a Manifest,
     settings: Settings,
     interrupt: &'a Interrupt,
+    lock: &'a FleetLock,
 }
 
 impl Apply<'_> {
@@ -174,6 +184,7 @@ impl Apply<'_> {
         let mut entries = rows::entries(manifest, &survey, &replay, &ctx);
         drop(replay);
         self.authorize(&entries, &survey)?;
+        preflight::before_spending(self.lock, &self.settings.report, Some(ctx.journal.path()))?;
         let mut tally = Tally::default();
         self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
             .await;

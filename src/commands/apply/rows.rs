@@ -218,7 +218,6 @@ pub(super) fn guard(
         return Ok(());
     }
     if let Some(max) = max_spend {
-        let limit = (max * 100.0).round() as i64;
         match &estimate.total {
             None => {
                 return Err(format!(
@@ -226,7 +225,7 @@ pub(super) fn guard(
                      servers, so the cost is unknown; nothing was ordered"
                 ));
             }
-            Some(total) if total.cents > limit => {
+            Some(total) if total.exceeds(max) => {
                 return Err(format!(
                     "the estimated cost {} {} exceeds execution.max_spend {max}; nothing was \
                      ordered",
@@ -238,7 +237,7 @@ pub(super) fn guard(
         }
     }
     match &estimate.from_balance {
-        Some(cost) if cost.cents > balance.cents => Err(format!(
+        Some(cost) if cost.value() > balance.value() => Err(format!(
             "the estimated cost {} {} exceeds the balance {} {}; nothing was ordered",
             cost.amount(),
             cost.currency,

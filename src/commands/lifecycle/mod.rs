@@ -15,9 +15,9 @@ mod status;
 use std::time::Instant;
 
 use super::connect::{Connection, Pace, connect};
-use super::{CmdError, CmdResult, confirm, fleet};
+use super::{CmdError, CmdResult, confirm, fleet, preflight};
 use crate::cli::{BillingArgs, ConfirmArgs, MutateArgs};
-use crate::executor::{ErrorClass, Interrupt, JobResult, Outcome, Policy};
+use crate::executor::{ErrorClass, FleetLock, Interrupt, JobResult, Outcome, Policy};
 use crate::exit;
 use crate::manifest::{Loaded, Manifest};
 use crate::report::{ReportRow, RowOutcome, Summary, write_report};
@@ -75,20 +75,32 @@ pub(crate) struct Context {
     pub fleet: Fleet,
     /// `--yes`, `--report`, overrides.
     pub confirm: ConfirmArgs,
-    /// Ctrl-C handling of the run.
+    /// Ctrl-C and SIGTERM handling of the run.
     pub interrupt: Interrupt,
+    /// The lock of the account and every group, held for the whole run.
+    pub lock: FleetLock,
     /// When the command started.
     pub started: Instant,
 }
 
 impl Context {
-    /// Connects and reads the fleet.
+    /// Takes the lock of the account and every group, checks the report can be written,
+    /// connects and reads the fleet.
     pub async fn open(
         loaded: Loaded,
         billing: &BillingArgs,
         confirm: &ConfirmArgs,
     ) -> Result<Self, CmdError> {
         let started = Instant::now();
+        let lock = preflight::lock_fleet(
+            &loaded.manifest,
+            &loaded.path,
+            billing,
+            confirm.lock_timeout,
+        )
+        .await?;
+        let report = crate::report::report_path(&loaded.path, confirm.report.as_deref());
+        preflight::check_writable(&report, None).map_err(CmdError::bad_input)?;
         let pace = Pace::from_execution(&loaded.manifest.execution, confirm.rate);
         let conn = connect(&loaded.manifest.billing, billing, Some(&loaded.path), pace).await?;
         let services = fleet::list_all(&conn.client, &loaded.manifest).await?;
@@ -99,6 +111,7 @@ impl Context {
             fleet,
             confirm: confirm.clone(),
             interrupt: Interrupt::install(),
+            lock,
             started,
         })
     }
@@ -125,10 +138,16 @@ impl Context {
         }
     }
 
-    /// Asks on a terminal unless `--yes`; a refusal aborts (exit 3).
+    /// Asks on a terminal unless `--yes`; a refusal aborts (exit 3). Then, right before
+    /// the calls that change anything, checks the locks are still held and the report can
+    /// still be written.
     pub fn confirm(&self, question: &str) -> Result<(), CmdError> {
         match confirm::confirm(self.confirm.yes, question) {
-            confirm::Decision::Proceed => Ok(()),
+            confirm::Decision::Proceed => {
+                let report =
+                    crate::report::report_path(&self.loaded.path, self.confirm.report.as_deref());
+                preflight::before_spending(&self.lock, &report, None)
+            }
             confirm::Decision::Declined => {
                 Err(CmdError::aborted("not confirmed; nothing was done"))
             }

@@ -157,16 +157,15 @@ async fn budget(ctx: &Context, total: Option<&Money>) -> Result<(), String> {
         };
     };
     if let Some(max) = max_spend {
-        // max_spend is a plain amount of the account's currency; compare in cents.
-        let max_cents = (max * 100.0).round() as i64;
-        if total.cents > max_cents {
+        // max_spend is a plain amount of the account's currency.
+        if total.exceeds(max) {
             return Err(format!(
                 "budget guard: the renewal costs {total}, max_spend is {max}"
             ));
         }
     }
     let account = ctx.conn.client.whoami().await.map_err(|e| e.to_string())?;
-    if account.balance.cents < total.cents {
+    if account.balance.value() < total.value() {
         return Err(format!(
             "insufficient balance: the renewal costs {total}, the balance is {}",
             account.balance
