@@ -325,3 +325,65 @@ async fn lifecycle_commands_refuse_an_incomplete_list() {
     assert_eq!(deletes, 0);
     assert_eq!(live(&sim.sim).len(), 9);
 }
+
+/// `billfleet sandbox` with the list fault flags, as a user starts it: the URL it announces.
+async fn sandbox_with(flags: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_billfleet"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--activation-ms", "0"])
+        .args(flags)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    // A guard against a hang, not a speed check.
+    let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .expect("the sandbox announces its address")
+        .unwrap()
+        .expect("a line on stdout");
+    let url = line.strip_prefix("listening on ").unwrap().to_owned();
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_flags_make_an_unfriendly_install_and_the_rerun_orders_nothing() {
+    let flags = [
+        "--page-cap",
+        "5",
+        "--no-total",
+        "--lean-rows",
+        "--sticky-filter",
+    ];
+    let (_sandbox, url) = sandbox_with(&flags).await;
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest(12, FAST))
+        .credentials(&url, harness::USER, harness::PASSWORD)
+        .args(["apply", "web.yaml", "--yes"]);
+    let first = bf.run().await;
+    first.code(0);
+    let rows = first.report("web.results.csv");
+    assert!(rows.iter().all(|r| r.outcome == RowOutcome::Ordered));
+    let second = bf.run().await;
+    second.code(0);
+    let rows = second.report("web.results.csv");
+    assert_eq!(rows.len(), 12);
+    assert!(
+        rows.iter().all(|r| r.outcome == RowOutcome::Exists),
+        "{rows:?}"
+    );
+
+    let (_paging, url) = sandbox_with(&["--page-cap", "3", "--ignore-paging"]).await;
+    let bf = bf.credentials(&url, harness::USER, harness::PASSWORD);
+    bf.run().await.code(0);
+    let plan = bf.args(["plan", "web.yaml"]).run().await;
+    plan.code(1);
+    assert!(
+        plan.stderr.contains("group `web` cannot be planned"),
+        "{}",
+        plan.stderr
+    );
+}
