@@ -11,8 +11,13 @@ use super::harness::{self, Billfleet, read_report};
 
 /// A one-group BILLmanager 6 manifest of `count` servers `web-NNN.example.com`.
 fn manifest(count: u32, execution: &str) -> String {
+    manifest_in("json", count, execution)
+}
+
+/// The same, with answers asked for in `format` (`json` or `xml`).
+fn manifest_in(format: &str, count: u32, execution: &str) -> String {
     format!(
-        "version: 1\nbilling:\n  dialect: bm6\nfleet:\n  name: web\n  type: vds\n  \
+        "version: 1\nbilling:\n  dialect: bm6\n  format: {format}\nfleet:\n  name: web\n  type: vds\n  \
          count: {count}\n  domain: \"web-{{seq:03}}.example.com\"\n  pricelist: 6\n  \
          datacenter: 1\n  period: 1\n  ostempl: ISPsystem__CentOS-7-amd64\n  \
          addons: {{10: 1, 11: 1024}}\n  payment: balance\nexecution:\n{execution}"
@@ -55,8 +60,15 @@ fn apply(count: u32, sim: &SimHandle) -> Billfleet {
 /// Applies `count` servers twice against `faults`: the second run orders nothing, and the
 /// billing holds exactly `count` live services.
 async fn rerun_orders_nothing(count: u32, faults: Faults) {
+    rerun_orders_nothing_in("json", count, faults).await;
+}
+
+async fn rerun_orders_nothing_in(format: &str, count: u32, faults: Faults) {
     let sim = sim(faults).await;
-    let bf = apply(count, &sim);
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest_in(format, count, FAST))
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
     bf.run().await.code(0);
     assert_eq!(live(&sim.sim).len(), count as usize);
     let before = sim.sim.requests().len();
@@ -99,6 +111,17 @@ async fn lean_rows_are_matched_by_item_status_and_domain() {
         ..Faults::default()
     };
     rerun_orders_nothing(20, faults).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lean_rows_in_xml_answers_too() {
+    let faults = Faults {
+        lean_rows: true,
+        page_cap: Some(4),
+        no_total: true,
+        ..Faults::default()
+    };
+    rerun_orders_nothing_in("xml", 9, faults).await;
 }
 
 /// Ten services of the account that are not the fleet's, so that a list takes two pages.
