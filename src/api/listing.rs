@@ -4,10 +4,11 @@
 //! BILLmanager 6 front end reads `func=vds`; see `../shared/api/wire-format.md` §4). A billing
 //! may cap its pages below the `p_cnt` asked for and may leave `p_elems` out, so a short page
 //! does not end a list: the [`Pager`] reads until the stated total is reached, or, without a
-//! total, until a page brings nothing. A page that repeats rows already seen (an install that
-//! ignores `p_num`), rows without an id, pages that end before the stated total, and a list
-//! read while a saved filter could not be cleared make the list *not known complete*
-//! ([`Listing::gap`]): callers never conclude from such a list that a service is absent.
+//! total, until a page brings nothing. The list is *not known complete* ([`Listing::gap`])
+//! when a page repeats rows already seen (an install that ignores `p_num`), when rows have no
+//! id or no status (neither `status` nor `item_status`), when pages end before the stated
+//! total, and when a saved filter could not be cleared: callers never conclude from such a
+//! list that a service is absent.
 //!
 //! Saved list filters are sticky: a `<type>.filter … sok=ok` stores a per-user filter that
 //! silently applies to every later list call (ISPsystem's documented licence example stores
@@ -123,12 +124,15 @@ impl Pager {
         self.page
     }
 
-    /// Takes the answer to [`Self::page`]: its readable rows, how many rows had no id, and
-    /// the total it states (`p_elems`). Returns `true` when another page must be read.
+    /// Takes the answer to [`Self::page`]: its readable rows, how many rows could not be read
+    /// (no id, no status), and the total it states (`p_elems`). Returns `true` when another
+    /// page must be read.
     pub fn feed(&mut self, rows: Vec<Service>, unreadable: usize, total: Option<usize>) -> bool {
         let page = self.page;
         if unreadable > 0 {
-            return self.stop(format!("page {page} has {unreadable} rows without an id"));
+            return self.stop(format!(
+                "page {page} has {unreadable} rows without an id or a readable status"
+            ));
         }
         let count = rows.len();
         let mut repeated = 0usize;
@@ -189,10 +193,11 @@ impl BillingClient {
             let params = [("p_cnt", page_size.as_str()), ("p_num", p_num.as_str())];
             let doc = self.call(item_type, &params, CallKind::Read).await?;
             let mut unreadable = 0;
+            // A row without an id or a status cannot be told live or deleted: a gap.
             let rows: Vec<Service> = doc
                 .children("elem")
                 .filter_map(|e| {
-                    let service = Service::from_elem(e);
+                    let service = Service::from_elem(e).filter(|s| s.status != 0);
                     unreadable += usize::from(service.is_none());
                     service
                 })

@@ -154,6 +154,27 @@ mod tests {
     }
 
     #[test]
+    fn list_fault_flags_become_faults() {
+        let c = config_from_args(&args(&[
+            "--page-cap",
+            "7",
+            "--no-total",
+            "--ignore-paging",
+            "--lean-rows",
+            "--sticky-filter",
+            "--filter-reset-ignored",
+        ]))
+        .unwrap();
+        let f = &c.faults;
+        assert_eq!(f.page_cap, Some(7));
+        assert!(f.no_total && f.ignore_paging && f.lean_rows);
+        assert!(f.sticky_filter && f.filter_reset_ignored);
+        let d = config_from_args(&args(&[])).unwrap().faults;
+        assert_eq!(d.page_cap, None);
+        assert!(!(d.no_total || d.ignore_paging || d.lean_rows || d.sticky_filter));
+    }
+
+    #[test]
     fn bad_values_are_bad_input() {
         for bad in [
             &["--balance", "lots"][..],

@@ -11,8 +11,13 @@ use super::harness::{self, Billfleet, read_report};
 
 /// A one-group BILLmanager 6 manifest of `count` servers `web-NNN.example.com`.
 fn manifest(count: u32, execution: &str) -> String {
+    manifest_in("json", count, execution)
+}
+
+/// The same, with answers asked for in `format` (`json` or `xml`).
+fn manifest_in(format: &str, count: u32, execution: &str) -> String {
     format!(
-        "version: 1\nbilling:\n  dialect: bm6\nfleet:\n  name: web\n  type: vds\n  \
+        "version: 1\nbilling:\n  dialect: bm6\n  format: {format}\nfleet:\n  name: web\n  type: vds\n  \
          count: {count}\n  domain: \"web-{{seq:03}}.example.com\"\n  pricelist: 6\n  \
          datacenter: 1\n  period: 1\n  ostempl: ISPsystem__CentOS-7-amd64\n  \
          addons: {{10: 1, 11: 1024}}\n  payment: balance\nexecution:\n{execution}"
@@ -55,8 +60,15 @@ fn apply(count: u32, sim: &SimHandle) -> Billfleet {
 /// Applies `count` servers twice against `faults`: the second run orders nothing, and the
 /// billing holds exactly `count` live services.
 async fn rerun_orders_nothing(count: u32, faults: Faults) {
+    rerun_orders_nothing_in("json", count, faults).await;
+}
+
+async fn rerun_orders_nothing_in(format: &str, count: u32, faults: Faults) {
     let sim = sim(faults).await;
-    let bf = apply(count, &sim);
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest_in(format, count, FAST))
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
     bf.run().await.code(0);
     assert_eq!(live(&sim.sim).len(), count as usize);
     let before = sim.sim.requests().len();
@@ -99,6 +111,17 @@ async fn lean_rows_are_matched_by_item_status_and_domain() {
         ..Faults::default()
     };
     rerun_orders_nothing(20, faults).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lean_rows_in_xml_answers_too() {
+    let faults = Faults {
+        lean_rows: true,
+        page_cap: Some(4),
+        no_total: true,
+        ..Faults::default()
+    };
+    rerun_orders_nothing_in("xml", 9, faults).await;
 }
 
 /// Ten services of the account that are not the fleet's, so that a list takes two pages.
@@ -324,4 +347,66 @@ async fn lifecycle_commands_refuse_an_incomplete_list() {
         .count();
     assert_eq!(deletes, 0);
     assert_eq!(live(&sim.sim).len(), 9);
+}
+
+/// `billfleet sandbox` with the list fault flags, as a user starts it: the URL it announces.
+async fn sandbox_with(flags: &[&str]) -> (tokio::process::Child, String) {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_billfleet"))
+        .args(["sandbox", "--listen", "127.0.0.1:0", "--activation-ms", "0"])
+        .args(flags)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = tokio::io::BufReader::new(stdout).lines();
+    // A guard against a hang, not a speed check.
+    let line = tokio::time::timeout(Duration::from_secs(120), lines.next_line())
+        .await
+        .expect("the sandbox announces its address")
+        .unwrap()
+        .expect("a line on stdout");
+    let url = line.strip_prefix("listening on ").unwrap().to_owned();
+    (child, url)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sandbox_flags_make_an_unfriendly_install_and_the_rerun_orders_nothing() {
+    let flags = [
+        "--page-cap",
+        "5",
+        "--no-total",
+        "--lean-rows",
+        "--sticky-filter",
+    ];
+    let (_sandbox, url) = sandbox_with(&flags).await;
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest(12, FAST))
+        .credentials(&url, harness::USER, harness::PASSWORD)
+        .args(["apply", "web.yaml", "--yes"]);
+    let first = bf.run().await;
+    first.code(0);
+    let rows = first.report("web.results.csv");
+    assert!(rows.iter().all(|r| r.outcome == RowOutcome::Ordered));
+    let second = bf.run().await;
+    second.code(0);
+    let rows = second.report("web.results.csv");
+    assert_eq!(rows.len(), 12);
+    assert!(
+        rows.iter().all(|r| r.outcome == RowOutcome::Exists),
+        "{rows:?}"
+    );
+
+    let (_paging, url) = sandbox_with(&["--page-cap", "3", "--ignore-paging"]).await;
+    let bf = bf.credentials(&url, harness::USER, harness::PASSWORD);
+    bf.run().await.code(0);
+    let plan = bf.args(["plan", "web.yaml"]).run().await;
+    plan.code(1);
+    assert!(
+        plan.stderr.contains("group `web` cannot be planned"),
+        "{}",
+        plan.stderr
+    );
 }

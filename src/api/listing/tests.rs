@@ -104,7 +104,13 @@ fn pages_ending_before_the_total_and_idless_rows_are_gaps() {
     assert!(pager.finish().gap.unwrap().contains("states 3 services"));
     let mut pager = Pager::new();
     assert!(!pager.feed(vec![svc(1)], 1, Some(2)));
-    assert!(pager.finish().gap.unwrap().contains("without an id"));
+    assert!(
+        pager
+            .finish()
+            .gap
+            .unwrap()
+            .contains("without an id or a readable status")
+    );
 }
 
 #[test]
@@ -148,7 +154,8 @@ proptest! {
             let ids: HashSet<&str> = listing.services.iter().map(|s| s.id.as_str()).collect();
             prop_assert_eq!(ids.len(), listing.services.len());
             for id in 1..=held {
-                prop_assert!(ids.contains(id.to_string().as_str()), "{} missing: {:?}", id, billing);
+                let id = id.to_string();
+                prop_assert!(ids.contains(id.as_str()), "{} missing: {:?}", id, billing);
             }
         }
         // A friendly billing is always read completely.

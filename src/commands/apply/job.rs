@@ -15,7 +15,7 @@ use crate::executor::{ErrorClass, Job, Journal, JournalError, Recorded};
 use crate::manifest::OnCollision;
 use crate::plan::OrderCall;
 
-use super::lists::{ServiceLists, find_live};
+use super::lists::{Holder, ServiceLists, find_live, holder};
 use super::moves::Allocator;
 
 /// How often one server may move to another domain before it gives up.
@@ -157,11 +157,11 @@ fn domain_taken(error: &ApiError) -> bool {
     matches!(&error.kind, ErrorKind::Exists { object, .. } if object.eq_ignore_ascii_case("domain"))
 }
 
-/// Who holds a domain the billing refused as taken.
+/// What a domain refused as taken means for the server.
 enum Taker {
-    /// This account's live service: the server exists.
+    /// This account's live service holds it: the server exists.
     Ours(Placed),
-    /// Not this account (as far as a complete list shows).
+    /// Someone else holds it.
     Other,
     /// Unknown: the list is not known complete.
     Unknown(String),
@@ -213,42 +213,33 @@ impl OrderJob {
     }
 
     /// Who holds `domain`, refused as taken: looked up in a list asked for after the refusal.
-    /// A live service of this account at that domain (with this server's remoteid, or none)
-    /// is this server: recorded as existing in the journal, never ordered again.
+    /// This account's live service there is this server: recorded as existing in the
+    /// journal, never ordered again.
     async fn taker(&self, domain: Option<&str>) -> Result<Taker, JobError> {
         let slot = &self.slot;
         let Some(domain) = domain else {
             return Ok(Taker::Other);
         };
-        let listing = self
-            .ctx
-            .lists
-            .since(&slot.item_type, slot.answered_at())
-            .await?;
-        let ours = find_live(&listing.services, None, Some(domain)).filter(|s| {
-            match (s.remoteid.as_deref(), slot.remoteid()) {
-                (Some(held), Some(mine)) => held == mine,
-                _ => true,
+        let after = slot.answered_at();
+        let listing = self.ctx.lists.since(&slot.item_type, after).await?;
+        Ok(match holder(&listing, domain, slot.remoteid()) {
+            Holder::Ours(found) => {
+                tracing::info!(
+                    "{}: domain {domain} is taken by this account's service {}; it exists",
+                    slot.key,
+                    found.id
+                );
+                self.record(Recorded::Ordered, Some(&found.id), Some(domain))?;
+                Taker::Ours(Placed {
+                    service_id: Some(found.id.clone()),
+                    existed: true,
+                })
             }
-        });
-        if let Some(found) = ours {
-            tracing::info!(
-                "{}: domain {domain} is taken by this account's service {}; it exists",
-                slot.key,
-                found.id
-            );
-            self.record(Recorded::Ordered, Some(&found.id), Some(domain))?;
-            return Ok(Taker::Ours(Placed {
-                service_id: Some(found.id.clone()),
-                existed: true,
-            }));
-        }
-        Ok(match &listing.gap {
-            Some(why) => Taker::Unknown(format!(
+            Holder::Unknown(why) => Taker::Unknown(format!(
                 "the {} list is not known to be complete ({why})",
                 slot.item_type
             )),
-            None => Taker::Other,
+            Holder::Other => Taker::Other,
         })
     }
 

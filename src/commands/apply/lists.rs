@@ -32,6 +32,34 @@ pub(super) fn find_live<'a>(
         })
 }
 
+/// Who holds a domain the billing refused as taken, by a list asked for after the refusal.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Holder<'a> {
+    /// This account's live service at that domain, with the server's remoteid or none: the
+    /// server itself (ordered by an earlier or a concurrent run).
+    Ours(&'a Service),
+    /// Nobody of this account, as far as a complete list shows.
+    Other,
+    /// Unknown: the list is not known complete (why).
+    Unknown(&'a str),
+}
+
+/// Who holds `domain`, refused as taken for the server sending `remoteid`, by `listing`.
+/// A live service with another remoteid is another server, never this one.
+pub(super) fn holder<'a>(listing: &'a Listing, domain: &str, remoteid: Option<&str>) -> Holder<'a> {
+    let found = find_live(&listing.services, None, Some(domain)).filter(|s| {
+        match (s.remoteid.as_deref(), remoteid) {
+            (Some(held), Some(mine)) => held == mine,
+            _ => true,
+        }
+    });
+    match (found, listing.gap.as_deref()) {
+        (Some(service), _) => Holder::Ours(service),
+        (None, Some(why)) => Holder::Unknown(why),
+        (None, None) => Holder::Other,
+    }
+}
+
 /// The service lists of a run, shared by every reconcile: a look-up reuses a list only when
 /// that list was asked for after the answer (or failure) of the call being checked (so a reconcile never misses
 /// an order that did land), and concurrent look-ups share one list call.
@@ -102,5 +130,44 @@ mod tests {
             "deleted ones do not count"
         );
         assert_eq!(id(None, Some("c.example.com")), None);
+    }
+
+    #[test]
+    fn a_taken_domain_is_ours_only_with_our_remoteid_or_none() {
+        let mut listing = Listing {
+            services: vec![
+                service("1", "a.example.com", None, 2),
+                service("2", "b.example.com", Some("web-2"), 5),
+                service("3", "c.example.com", Some("db-1"), 2),
+                service("4", "d.example.com", None, 4),
+            ],
+            gap: None,
+        };
+        let ours = |l: &Listing, d, r| match holder(l, d, r) {
+            Holder::Ours(s) => Some(s.id.clone()),
+            _ => None,
+        };
+        assert_eq!(
+            ours(&listing, "A.example.com", Some("web-1")),
+            Some("1".into())
+        );
+        assert_eq!(
+            ours(&listing, "b.example.com", Some("web-2")),
+            Some("2".into())
+        );
+        assert_eq!(
+            holder(&listing, "c.example.com", Some("web-3")),
+            Holder::Other
+        );
+        assert_eq!(
+            holder(&listing, "d.example.com", Some("web-4")),
+            Holder::Other
+        );
+        listing.gap = Some("page 2 repeats 7 rows".into());
+        assert_eq!(
+            holder(&listing, "e.example.com", Some("web-5")),
+            Holder::Unknown("page 2 repeats 7 rows")
+        );
+        assert_eq!(ours(&listing, "a.example.com", None), Some("1".into()));
     }
 }

@@ -1,6 +1,6 @@
 //! The declared servers of a run as report rows: what each starts as (present, to order,
-//! in conflict, not plannable), what the executor made of it, the estimate the budget guard checks, and the
-//! exit code the rows add up to.
+//! in conflict, not plannable), what the executor made of it, the estimate the budget guard
+//! checks, and the exit code the rows add up to.
 
 use std::collections::HashMap;
 use std::sync::Arc;
