@@ -113,13 +113,3 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
         .map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))?;
     Ok(exit::OK)
 }
-
-impl From<ApiError> for CmdError {
-    fn from(e: ApiError) -> Self {
-        if e.is_fatal() {
-            CmdError::aborted(format!("the billing refused: {e}"))
-        } else {
-            CmdError::aborted(format!("the billing call failed: {e}"))
-        }
-    }
-}

@@ -502,7 +502,7 @@ fn rendering_points_at_the_column() {
     let text = d.to_string();
     assert_eq!(
         text,
-        "error: unknown key `pricelst` in `fleet`\n  --> m.yaml:6:3\n  |\n6 |   pricelst: 6\n  |   ^\n  = hint: did you mean `pricelist`?\n"
+        "error: unknown key `pricelst` in `fleet`\n --> m.yaml:6:3\n  |\n6 |   pricelst: 6\n  |   ^^^^^^^^\n  |\n  = hint: did you mean `pricelist`?\n"
     );
 }
 
