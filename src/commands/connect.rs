@@ -206,29 +206,29 @@ pub fn explain(error: &ApiError, verbose: bool) -> String {
     let detail = error.detail.to_ascii_lowercase();
     let (what, hint) = match &error.kind {
         ErrorKind::Transport if detail.contains("dns") || detail.contains("lookup") => (
-            format!("cannot find the billing's host: {url} does not resolve"),
+            "cannot find the billing: its host name does not resolve".to_owned(),
             format!("check the host name in {where_}"),
         ),
         ErrorKind::Transport if detail.contains("certificate") || detail.contains("tls") => (
-            format!("the TLS connection to {url} failed (its certificate is not trusted)"),
+            "the TLS connection to the billing failed: its certificate is not trusted".to_owned(),
             format!(
                 "check {where_}; for a self-signed test install only, --insecure skips the check"
             ),
         ),
         ErrorKind::Transport if detail.contains("refused") => (
-            format!("cannot connect to the billing at {url}: connection refused"),
+            "cannot connect to the billing: connection refused".to_owned(),
             format!("is the billing running there? check {where_}"),
         ),
         ErrorKind::Transport => (
-            format!("cannot reach the billing at {url}: the connection failed"),
+            "cannot reach the billing: the connection failed".to_owned(),
             format!("check the network and {where_}"),
         ),
         ErrorKind::Timeout => (
-            format!("the billing at {url} did not answer in time ({})", error.func),
+            format!("the billing did not answer in time ({})", error.func),
             format!("check the network and {where_}; execution.timeout sets the wait"),
         ),
         ErrorKind::Auth { object } => (
-            format!("the billing at {url} refused the login of user `{user}` ({object})"),
+            format!("the billing refused the login of user `{user}` ({object})"),
             format!(
                 "check the user (BILLFLEET_USER, --user or the profile's user) and the password \
                  ({ENV_PASSWORD}, or the profile's password_env / password_command)"
@@ -237,7 +237,8 @@ pub fn explain(error: &ApiError, verbose: bool) -> String {
         _ if error.is_fatal() => return format!("the billing at {url} refused: {error}"),
         _ => return format!("the billing call to {url} failed: {error}"),
     };
-    let mut text = format!("{what}\n  = hint: {hint}");
+    let mut text = format!("{what}\n  --> {url}\n");
+    text.push_str(&crate::report::wrap(&hint, 80, "  = hint: ", "          "));
     if verbose && !error.detail.is_empty() {
         text.push_str(&format!("\n  = cause: {}: {}", error.func, error.detail));
     }

@@ -74,7 +74,7 @@ pub async fn run(args: &InitArgs) -> CmdResult {
             ));
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::report::stdout();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|e| CmdError::aborted(format!("cannot write the manifest: {e}")))?;

@@ -3,7 +3,7 @@
 
 mod apply;
 mod catalog;
-mod confirm;
+pub mod confirm;
 mod connect;
 mod fleet;
 mod init;
@@ -28,7 +28,7 @@ pub struct CmdError {
     /// What to tell the user (already free of secrets).
     pub message: String,
     /// What the message was made from, for a richer rendering on the terminal.
-    cause: Option<Cause>,
+    cause: Option<Box<Cause>>,
 }
 
 /// The typed origin of a [`CmdError`].
@@ -69,7 +69,7 @@ impl fmt::Display for CmdError {
 impl From<Diagnostics> for CmdError {
     fn from(d: Diagnostics) -> Self {
         Self {
-            cause: Some(Cause::Diagnostics(d.clone())),
+            cause: Some(Box::new(Cause::Diagnostics(d.clone()))),
             ..Self::bad_input(d.to_string())
         }
     }
@@ -83,7 +83,7 @@ impl From<crate::api::ApiError> for CmdError {
             format!("the billing call failed: {e}")
         };
         Self {
-            cause: Some(Cause::Api(e)),
+            cause: Some(Box::new(Cause::Api(e))),
             ..Self::aborted(message)
         }
     }
@@ -93,7 +93,7 @@ impl CmdError {
     /// The error as shown to a person on stderr: diagnostics in colour where it is on, a
     /// billing error with the URL and what to check (the raw chain only at `-v`).
     pub fn render(&self) -> String {
-        match &self.cause {
+        match self.cause.as_deref() {
             Some(Cause::Diagnostics(d)) => d.render(crate::report::term::stderr_colour()),
             Some(Cause::Api(e)) => connect::explain(e, crate::report::term::verbosity() > 0),
             None => self.message.clone(),

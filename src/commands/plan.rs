@@ -102,8 +102,7 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
         let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
         survey(&conn, manifest).await?.plan
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match args.output {
         OutputFormat::Json => plan::render::json(&plan, &mut out),
         OutputFormat::Text => plan::render::text(&plan, &mut out),

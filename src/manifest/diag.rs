@@ -44,6 +44,12 @@ impl Diagnostic {
         } else {
             Renderer::plain()
         };
+        // Long lines are cut to the terminal's width when the shell says what it is.
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        let renderer = match columns {
+            Some(width) if width >= 40 => renderer.term_width(width),
+            _ => renderer,
+        };
         let title = Level::ERROR.primary_title(self.message.as_str());
         // A tab is one column; show it as one space so the underline lines up.
         let shown = self.source_line.as_ref().map(|l| l.replace('\t', " "));

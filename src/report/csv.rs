@@ -155,10 +155,7 @@ impl ReportRow {
         let (code, word) = status_pair(self.status.as_deref(), self.status_text.as_deref());
         row.status = code;
         row.status_text = word;
-        for cell in [
-            &mut row.group,
-            &mut row.domain,
-        ] {
+        for cell in [&mut row.group, &mut row.domain] {
             *cell = neutralise(cell);
         }
         for cell in [
@@ -301,7 +298,11 @@ pub fn report_path_for(manifest: &Path, command: &str, report: Option<&Path>) ->
     let stem = manifest
         .file_stem()
         .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
-    let suffix = if command == "apply" { "results" } else { command };
+    let suffix = if command == "apply" {
+        "results"
+    } else {
+        command
+    };
     manifest.with_file_name(format!("{stem}.{suffix}.csv"))
 }
 

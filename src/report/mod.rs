@@ -119,3 +119,89 @@ impl Drop for ActiveGuard {
         *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
+
+/// `1 server`, `2 servers`: a count with its noun (regular plurals only).
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The final result of a run as one JSON object on stdout: the rows, the count per
+/// outcome, the duration and calls, and the report's path.
+pub fn result_json(
+    rows: &[ReportRow],
+    summary: &Summary,
+    report: &std::path::Path,
+) -> io::Result<()> {
+    let counts: serde_json::Map<String, serde_json::Value> = summary
+        .counts
+        .iter()
+        .map(|(outcome, n)| (outcome.as_str().to_owned(), serde_json::json!(n)))
+        .collect();
+    let value = serde_json::json!({
+        "rows": rows,
+        "totals": {
+            "rows": rows.len(),
+            "outcomes": counts,
+            "duration_ms": u64::try_from(summary.duration.as_millis()).unwrap_or(u64::MAX),
+            "calls": summary.calls,
+        },
+        "report": report.display().to_string(),
+    });
+    let mut out = io::BufWriter::new(stdout());
+    serde_json::to_writer_pretty(&mut out, &value).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// Auto-renewal as shown: the billing's period, or `off` when it has none (never `null`).
+pub fn autoprolong_word(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        None | Some("" | "null" | "off" | "0") => "off".to_owned(),
+        Some(period) => period.to_owned(),
+    }
+}
+
+/// `text` wrapped at `width` columns (by words), the first line after `first`, the others
+/// after `rest`.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut line_len = first.chars().count();
+    let mut at_start = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !at_start && line_len + 1 + len > width {
+            out.push('\n');
+            out.push_str(rest);
+            line_len = rest.chars().count();
+            at_start = true;
+        }
+        if !at_start {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+        at_start = false;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_at_the_width() {
+        let text = wrap("aaa bbb ccc ddd", 12, "- ", "  ");
+        assert_eq!(text, "- aaa bbb\n  ccc ddd");
+        assert_eq!(plural(1, "group"), "1 group");
+        assert_eq!(plural(2, "group"), "2 groups");
+        assert_eq!(autoprolong_word(None), "off");
+        assert_eq!(autoprolong_word(Some("null")), "off");
+        assert_eq!(autoprolong_word(Some("1")), "1");
+    }
+}

@@ -11,3 +11,4 @@ mod plan;
 mod roundtrip;
 mod sandbox;
 mod sim;
+mod terminal;

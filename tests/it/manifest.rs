@@ -612,7 +612,7 @@ fn the_validate_command() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifest");
     let (code, stdout, _) = run_validate(&fixtures.join("good.yaml"));
     assert_eq!(code, 0);
-    assert_eq!(stdout.trim(), "ok: 100 servers in 1 groups");
+    assert_eq!(stdout.trim(), "ok: 100 servers in 1 group");
     let (code, stdout, stderr) = run_validate(&fixtures.join("bad.yaml"));
     assert_eq!(code, 2);
     assert!(stdout.is_empty());

@@ -108,6 +108,7 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
         );
     }
     let interrupt = Interrupt::install();
+    report::stop_when_stdout_closes(&interrupt.stop);
     let apply = Apply {
         args,
         manifest: &loaded.manifest,
@@ -164,7 +165,12 @@ impl Apply<'_> {
             .await;
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
         let rows = self.write_report(&entries)?;
-        Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls()).print();
+        let summary = Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls());
+        summary.print();
+        if self.args.output == crate::cli::OutputFormat::Json {
+            report::result_json(&rows, &summary, &self.settings.report)
+                .map_err(|e| CmdError::aborted(format!("cannot write the result: {e}")))?;
+        }
         if let Some(sandbox) = conn.sandbox
             && let Err(e) = sandbox.stop().await
         {
