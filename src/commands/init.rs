@@ -281,6 +281,11 @@ fn header(out: &mut String, spec: &InitSpec<'_>, form: &OrderForm) {
         out,
         "# BILLFLEET_PASSWORD, or use --profile NAME (billfleet.toml)."
     );
+    let _ = writeln!(
+        out,
+        "# Reports and state sit beside this file; keep them out of git (.gitignore):\n#   .billfleet/ {}",
+        crate::report::csv::IGNORE_PATTERNS.join(" ")
+    );
     let _ = writeln!(out, "version: 1");
     let _ = writeln!(out, "billing:");
     let _ = writeln!(

@@ -42,6 +42,8 @@ pub struct Counters {
     pub stopping: Option<String>,
     active: HashSet<usize>,
     retrying: HashSet<usize>,
+    /// Services per job (a batch call acts on many); empty: one each.
+    weights: Vec<usize>,
 }
 
 impl Counters {
@@ -53,10 +55,24 @@ impl Counters {
         }
     }
 
+    /// Counters that count services, `weights[i]` for job `i` (a batch of ids per call).
+    pub fn weighted(weights: Vec<usize>) -> Self {
+        Self {
+            total: weights.iter().sum(),
+            weights,
+            ..Self::default()
+        }
+    }
+
+    fn weight(&self, index: usize) -> usize {
+        self.weights.get(index).copied().unwrap_or(1)
+    }
+
     /// Takes one event into account.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::Queued { total } => self.total = *total,
+            Event::Queued { total } if self.weights.is_empty() => self.total = *total,
+            Event::Queued { .. } => {}
             Event::Started { index, .. } => {
                 self.active.insert(*index);
             }
@@ -66,9 +82,18 @@ impl Counters {
                 }
             }
             Event::Reconciling { .. } => {}
-            Event::Done { index, .. } => self.finish(*index, |c| c.done += 1),
-            Event::Failed { index, .. } => self.finish(*index, |c| c.failed += 1),
-            Event::Skipped { index, .. } => self.finish(*index, |c| c.skipped += 1),
+            Event::Done { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.done += n);
+            }
+            Event::Failed { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.failed += n);
+            }
+            Event::Skipped { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.skipped += n);
+            }
             Event::Stopping { reason } => self.stopping = Some(reason.clone()),
         }
     }
@@ -91,12 +116,12 @@ impl Counters {
 
     /// Jobs started and not finished.
     pub fn in_flight(&self) -> usize {
-        self.active.len()
+        self.active.iter().map(|i| self.weight(*i)).sum()
     }
 
     /// Jobs in flight that have had to retry.
     pub fn retrying(&self) -> usize {
-        self.retrying.len()
+        self.retrying.iter().map(|i| self.weight(*i)).sum()
     }
 
     /// Jobs not started yet.
@@ -182,6 +207,12 @@ impl Ui {
             every: Duration::from_secs(5),
             in_flight: None,
         }
+    }
+
+    /// Counts services rather than calls: job `i` acts on `weights[i]` services.
+    pub fn with_weights(mut self, weights: Vec<usize>) -> Self {
+        self.counters = Counters::weighted(weights);
+        self
     }
 
     /// Chooses how progress is shown.
@@ -382,6 +413,23 @@ mod tests {
         assert_eq!((c.done, c.failed, c.skipped), (1, 1, 1));
         assert_eq!((c.in_flight(), c.queued(), c.retrying()), (0, 2, 0));
         assert_eq!(c.finished(), 3);
+    }
+
+    #[test]
+    fn weighted_counters_count_services() {
+        let mut c = Counters::weighted(vec![50, 20]);
+        c.apply(&Event::Queued { total: 2 });
+        c.apply(&ev_started(0));
+        assert_eq!((c.total, c.in_flight(), c.queued()), (70, 50, 20));
+        c.apply(&Event::Done {
+            index: 0,
+            key: String::new(),
+        });
+        c.apply(&Event::Skipped {
+            index: 1,
+            key: String::new(),
+        });
+        assert_eq!((c.done, c.skipped, c.completed()), (50, 20, 50));
     }
 
     #[test]

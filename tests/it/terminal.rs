@@ -369,3 +369,42 @@ fn snapshots_of_the_confirmations_and_a_diagnostic() {
     let (_, text) = stderr_of(bare(dir.path()).args(["validate", "bad.yaml"]));
     insta::assert_snapshot!("diagnostic", text);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_stops_destroy_like_ctrl_c() {
+    let sim = sim().await;
+    for seq in 1..=3 {
+        sim.sim.add_service(NewService {
+            domain: format!("web-{seq:03}.example.com"),
+            remoteid: Some(format!("web-{seq}")),
+            ..NewService::default()
+        });
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest(3)).unwrap();
+    let mut child = bare(dir.path())
+        .env("BILLFLEET_URL", &sim.url)
+        .env("BILLFLEET_USER", harness::USER)
+        .env("BILLFLEET_PASSWORD", harness::PASSWORD)
+        .args(["destroy", "web.yaml", "--yes"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the list of what would be deleted is printed.
+    drop(child.stdout.take());
+    let out = tokio::task::spawn_blocking(move || child.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(sim.sim.services().iter().all(|s| s.status == 2), "{stderr}");
+    let rows = harness::read_report(&dir.path().join("web.destroy.csv"));
+    assert_eq!(rows.len(), 3);
+    assert!(
+        rows.iter().all(|r| r.outcome == RowOutcome::Skipped),
+        "{rows:?}"
+    );
+}

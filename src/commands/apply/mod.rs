@@ -198,8 +198,8 @@ impl Apply<'_> {
             return Ok(());
         }
         let question = format!(
-            "Order {} servers for ~{} (balance {})?",
-            estimate.count,
+            "Order {} for ~{} (balance {})?",
+            report::plural(estimate.count, "server"),
             estimate
                 .total
                 .as_ref()

@@ -78,7 +78,11 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
         .iter()
         .map(|(kind, members)| act_job(ctx, kind, spec.action, members))
         .collect();
-    let results = ctx.runner().run(jobs, Some(action.command())).await;
+    let weights: Vec<usize> = batches.iter().map(|(_, m)| m.len()).collect();
+    let results = ctx
+        .runner()
+        .run_weighted(jobs, Some(action.command()), weights)
+        .await;
     let mut retry: Vec<&Member> = Vec::new();
     for ((_, members), result) in batches.iter().zip(&results) {
         let refused = matches!(&result.outcome,

@@ -135,7 +135,10 @@ pub async fn run(ctx: &Context) -> CmdResult {
         .filter(|(_, d)| !d.changes.is_empty())
         .collect();
     if !changed.is_empty() {
-        ctx.confirm(&format!("Edit {} services?", changed.len()))?;
+        ctx.confirm(&format!(
+            "Edit {} (the billing prices changed addons itself; no cost is known here)?",
+            crate::report::plural(changed.len(), "service")
+        ))?;
     }
     let jobs = changed
         .iter()
