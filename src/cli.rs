@@ -10,10 +10,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "billfleet", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
-    /// More log output (-v debug, -vv trace); `RUST_LOG` overrides.
+    /// More log output (-v debug and the raw cause of errors, -vv trace); `RUST_LOG`
+    /// overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     pub verbose: u8,
-    /// Only errors on stderr.
+    /// Only errors on stderr: no progress, notices or summary (data on stdout stays).
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
     /// What to do.
@@ -53,7 +54,6 @@ pub enum Command {
     /// Print the manifest's JSON Schema on stdout (for editor completion).
     Schema,
     /// Print the man page (roff) on stdout.
-    #[command(hide = true)]
     Manpage,
     /// Run the embedded BILLmanager simulator in the foreground.
     Sandbox(SandboxArgs),
@@ -125,7 +125,7 @@ pub struct PlanArgs {
     #[arg(long)]
     pub offline: bool,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
     #[command(flatten)]
     pub billing: BillingArgs,
@@ -168,6 +168,10 @@ pub struct ApplyArgs {
     /// Write an Ansible inventory (YAML) of the fleet (needs --wait).
     #[arg(long, value_name = "PATH", requires = "wait")]
     pub inventory: Option<PathBuf>,
+    /// What to print on stdout when done: nothing (text: the summary goes to stderr), or the
+    /// final result as one JSON object (rows and totals).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
     /// Order N servers first, wait for them to become active, then the rest.
     #[arg(long, value_name = "N")]
     pub canary: Option<u32>,
@@ -184,7 +188,7 @@ pub struct StatusArgs {
     /// The manifest (YAML).
     pub manifest: PathBuf,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: StatusFormat,
     /// Write an Ansible inventory (YAML) of the fleet's active servers.
     #[arg(long, value_name = "PATH")]
@@ -228,7 +232,7 @@ pub struct CatalogArgs {
     #[arg(long, value_name = "ID")]
     pub pricelist: Option<String>,
     /// Output format.
-    #[arg(long, value_enum, default_value_t)]
+    #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
     /// Billing dialect to speak (bm4, bm5, bm6).
     #[arg(long, value_name = "D", default_value = "bm5")]

@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
+            billfleet::report::eprint_error(&format!("cannot start the async runtime: {e}"));
             return ExitCode::from(billfleet::exit::ABORTED);
         }
     };

@@ -245,8 +245,7 @@ pub async fn run(args: &CatalogArgs) -> CmdResult {
     }
     let conn = connect_bare(&args.billing, dialect).await?;
     let mut reader = CatalogReader::new(&conn.client);
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match &args.pricelist {
         None => {
             let rows = reader.priced(kind).await?;

@@ -3,14 +3,15 @@
 //! (`.billfleet/sandbox.json`) so that `apply`, `status`, `prolong`, `destroy` rehearse a whole
 //! lifecycle in sequence.
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use super::CmdError;
-use crate::api::{BillingClient, ClientExtras, ClientOptions};
+use crate::api::{ApiError, BillingClient, ClientExtras, ClientOptions, ErrorKind};
 use crate::cli::BillingArgs;
-use crate::config::{Target, resolve_target};
+use crate::config::{ConfigError, ENV_PASSWORD, Target, resolve_target};
 use crate::manifest::{Billing, Dialect, Execution, Format, LoginMode};
 use crate::pace::Pacer;
 use crate::secret::Secret;
@@ -25,6 +26,9 @@ pub const MIN_RATE: f64 = 0.01;
 
 /// Environment variable: the longest `Retry-After` honoured, in seconds (default 300).
 pub const ENV_MAX_RETRY_AFTER: &str = "BILLFLEET_MAX_RETRY_AFTER";
+/// The billing URL and user of this process's connection, for error messages made after
+/// the connection is gone. A std mutex: held only to copy the two strings.
+static CONNECTED: Mutex<Option<(String, String)>> = Mutex::new(None);
 
 /// A client plus what keeps it working (the pacer, and the in-process simulator if any).
 pub struct Connection {
@@ -94,9 +98,16 @@ pub async fn connect(
         };
         (target, Some(handle))
     } else {
-        let env = |k: &str| std::env::var(k).ok();
-        (resolve_target(args, billing.url.as_deref(), &env)?, None)
+        (target_or_prompt(args, billing.url.as_deref())?, None)
     };
+    *CONNECTED.lock().unwrap_or_else(|p| p.into_inner()) =
+        Some((target.url.clone(), target.user.clone()));
+    let what = if sandbox.is_some() {
+        "the sandbox billing".to_owned()
+    } else {
+        target.url.clone()
+    };
+    crate::report::spinner::start(&format!("reading {what}…"));
     let pacer = Arc::new(Pacer::new(pace.rate, pace.burst));
     let options = ClientOptions {
         base_url: target.url,
@@ -178,11 +189,136 @@ async fn start_sandbox(dialect: Dialect, manifest: Option<&Path>) -> Result<SimH
         state_file: Some(state.clone()),
         ..SimConfig::default()
     };
-    tracing::info!(
+    tracing::debug!(
         "sandbox: in-process BILLmanager simulator, state in {}",
         state.display()
     );
     crate::sim::start(config)
         .await
         .map_err(|e| CmdError::aborted(format!("cannot start the sandbox simulator: {e}")))
+}
+
+/// Resolves the target; with no password configured, asks for it on a terminal (no echo),
+/// and off a terminal says every way to give one.
+fn target_or_prompt(args: &BillingArgs, manifest_url: Option<&str>) -> Result<Target, CmdError> {
+    let env = |k: &str| std::env::var(k).ok();
+    let missing = match resolve_target(args, manifest_url, &env) {
+        Err(ConfigError::Missing { what, .. }) if what == "the billing password" => what,
+        other => return Ok(other?),
+    };
+    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+        return Err(CmdError::bad_input(format!(
+            "{missing} is not set; give it in one of these ways:\n  \
+             - the environment: {ENV_PASSWORD}=...\n  \
+             - a profile in billfleet.toml (or ~/.config/billfleet/config.toml), chosen with \
+             --profile NAME: password_env = \"VAR\" or password_command = \"pass show billing\"\n  \
+             - run it in a terminal to be asked"
+        )));
+    }
+    // Everything but the password is known: resolve once more with a stand-in to name the
+    // account in the prompt, then ask.
+    let stand_in = |k: &str| {
+        if k == ENV_PASSWORD {
+            Some("-".to_owned())
+        } else {
+            std::env::var(k).ok()
+        }
+    };
+    let mut target = resolve_target(args, manifest_url, &stand_in)?;
+    crate::report::spinner::clear();
+    let prompt = format!("Password for {} at {}: ", target.user, target.url);
+    let typed = rpassword::prompt_password(prompt)
+        .map_err(|e| CmdError::bad_input(format!("cannot read the password: {e}")))?;
+    if typed.is_empty() {
+        return Err(CmdError::bad_input("no password given"));
+    }
+    target.password = Secret::new(typed);
+    Ok(target)
+}
+
+/// A failed billing call as a person can act on it: which URL, what went wrong in words,
+/// and what to check. The raw error chain only when `verbose`.
+pub fn explain(error: &ApiError, verbose: bool) -> String {
+    let (url, user) = CONNECTED
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone()
+        .unwrap_or_else(|| ("the billing URL".to_owned(), "the user".to_owned()));
+    let where_ = "billing.url in the manifest, BILLFLEET_URL or --url";
+    let detail = error.detail.to_ascii_lowercase();
+    let (what, hint) = match &error.kind {
+        ErrorKind::Transport if detail.contains("dns") || detail.contains("lookup") => (
+            "cannot find the billing: its host name does not resolve".to_owned(),
+            format!("check the host name in {where_}"),
+        ),
+        ErrorKind::Transport if detail.contains("certificate") || detail.contains("tls") => (
+            "the TLS connection to the billing failed: its certificate is not trusted".to_owned(),
+            format!(
+                "check {where_}; for a self-signed test install only, --insecure skips the check"
+            ),
+        ),
+        ErrorKind::Transport if detail.contains("refused") => (
+            "cannot connect to the billing: connection refused".to_owned(),
+            format!("is the billing running there? check {where_}"),
+        ),
+        ErrorKind::Transport => (
+            "cannot reach the billing: the connection failed".to_owned(),
+            format!("check the network and {where_}"),
+        ),
+        ErrorKind::Timeout => (
+            format!("the billing did not answer in time ({})", error.func),
+            format!("check the network and {where_}; execution.timeout sets the wait"),
+        ),
+        ErrorKind::Auth { object } => (
+            format!("the billing refused the login of user `{user}` ({object})"),
+            format!(
+                "check the user (BILLFLEET_USER, --user or the profile's user) and the password \
+                 ({ENV_PASSWORD}, or the profile's password_env / password_command)"
+            ),
+        ),
+        _ if error.is_fatal() => return format!("the billing at {url} refused: {error}"),
+        _ => return format!("the billing call to {url} failed: {error}"),
+    };
+    let mut text = format!("{what}\n  --> {url}\n");
+    text.push_str(&crate::report::wrap(&hint, 80, "  = hint: ", "          "));
+    if verbose && !error.detail.is_empty() {
+        text.push_str(&format!("\n  = cause: {}: {}", error.func, error.detail));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transport_errors_say_what_to_check_without_the_raw_chain() {
+        let refused = ApiError::new(ErrorKind::Transport, "auth", false, false).with_detail(
+            "error sending request: client error (Connect): tcp connect error: Connection \
+             refused (os error 111)",
+        );
+        let text = explain(&refused, false);
+        assert!(text.contains("connection refused"), "{text}");
+        assert!(text.contains("BILLFLEET_URL"), "{text}");
+        assert!(!text.contains("os error"), "{text}");
+        assert!(explain(&refused, true).contains("os error 111"));
+        let dns = ApiError::new(ErrorKind::Transport, "auth", false, false)
+            .with_detail("client error (Connect): dns error: failed to lookup address");
+        assert!(explain(&dns, false).contains("does not resolve"));
+        let tls = ApiError::new(ErrorKind::Transport, "auth", false, false)
+            .with_detail("client error (Connect): invalid peer certificate: UnknownIssuer");
+        assert!(explain(&tls, false).contains("--insecure"));
+        let slow = ApiError::new(ErrorKind::Timeout, "vds", true, false);
+        assert!(explain(&slow, false).contains("did not answer in time"));
+        let auth = ApiError::new(
+            ErrorKind::Auth {
+                object: "badpassword".into(),
+            },
+            "auth",
+            true,
+            false,
+        );
+        let text = explain(&auth, false);
+        assert!(text.contains("refused the login of user"), "{text}");
+    }
 }

@@ -74,7 +74,7 @@ pub async fn run(args: &InitArgs) -> CmdResult {
             ));
         }
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = crate::report::stdout();
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|e| CmdError::aborted(format!("cannot write the manifest: {e}")))?;
@@ -280,6 +280,11 @@ fn header(out: &mut String, spec: &InitSpec<'_>, form: &OrderForm) {
     let _ = writeln!(
         out,
         "# BILLFLEET_PASSWORD, or use --profile NAME (billfleet.toml)."
+    );
+    let _ = writeln!(
+        out,
+        "# Reports and state sit beside this file; keep them out of git (.gitignore):\n#   .billfleet/ {}",
+        crate::report::csv::IGNORE_PATTERNS.join(" ")
     );
     let _ = writeln!(out, "version: 1");
     let _ = writeln!(out, "billing:");

@@ -1,5 +1,7 @@
 //! Small commands: shell completions, the man page, the schema, clearing stale locks.
 
+use std::io::Write;
+
 use clap::CommandFactory;
 
 use super::preflight;
@@ -11,27 +13,23 @@ use crate::exit;
 /// `billfleet completions SHELL`: the completion script on stdout.
 pub fn completions(args: &CompletionsArgs) -> CmdResult {
     let mut command = Cli::command();
-    clap_complete::generate(
-        args.shell,
-        &mut command,
-        "billfleet",
-        &mut std::io::stdout(),
-    );
-    Ok(exit::OK)
+    // Into memory first: clap_complete panics when its writer fails (a closed pipe).
+    let mut script = Vec::new();
+    clap_complete::generate(args.shell, &mut command, "billfleet", &mut script);
+    write_out(&script)
 }
 
 /// `billfleet manpage`: the roff man page on stdout.
 pub fn manpage() -> CmdResult {
     let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut std::io::stdout())
+    page.render(&mut crate::report::stdout())
         .map_err(|e| CmdError::aborted(format!("cannot write the man page: {e}")))?;
     Ok(exit::OK)
 }
 
 /// `billfleet schema`: the manifest's JSON Schema on stdout.
 pub fn schema() -> CmdResult {
-    print!("{}", crate::manifest::json_schema());
-    Ok(exit::OK)
+    write_out(crate::manifest::json_schema().as_bytes())
 }
 
 /// `billfleet unlock MANIFEST`: removes the lock files of the manifest's account and groups
@@ -54,11 +52,21 @@ pub fn unlock(args: &UnlockArgs) -> CmdResult {
     {
         removed.push(legacy);
     }
+    let mut text = String::new();
     if removed.is_empty() {
-        println!("{} has no lock to remove", args.manifest.display());
+        text.push_str(&format!("{} has no lock to remove\n", args.manifest.display()));
     }
     for path in &removed {
-        println!("removed the lock {}", path.display());
+        text.push_str(&format!("removed the lock {}\n", path.display()));
     }
+    write_out(text.as_bytes())
+}
+
+/// Writes `bytes` to stdout (a closed pipe ends the command quietly).
+fn write_out(bytes: &[u8]) -> CmdResult {
+    let mut out = crate::report::stdout();
+    out.write_all(bytes)
+        .and_then(|()| out.flush())
+        .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))?;
     Ok(exit::OK)
 }

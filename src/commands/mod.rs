@@ -3,7 +3,7 @@
 
 mod apply;
 mod catalog;
-mod confirm;
+pub mod confirm;
 mod connect;
 mod fleet;
 mod init;
@@ -28,6 +28,17 @@ pub struct CmdError {
     pub code: u8,
     /// What to tell the user (already free of secrets).
     pub message: String,
+    /// What the message was made from, for a richer rendering on the terminal.
+    cause: Option<Box<Cause>>,
+}
+
+/// The typed origin of a [`CmdError`].
+#[derive(Debug)]
+enum Cause {
+    /// Manifest diagnostics (rendered in colour where stderr takes it).
+    Diagnostics(Diagnostics),
+    /// A failed billing call (explained with the URL and what to check).
+    Api(crate::api::ApiError),
 }
 
 impl CmdError {
@@ -36,6 +47,16 @@ impl CmdError {
         Self {
             code: exit::BAD_INPUT,
             message: message.into(),
+            cause: None,
+        }
+    }
+
+    /// The run finished but part of it failed (exit 1).
+    pub fn some_failed(message: impl Into<String>) -> Self {
+        Self {
+            code: exit::SOME_FAILED,
+            message: message.into(),
+            cause: None,
         }
     }
 
@@ -44,6 +65,7 @@ impl CmdError {
         Self {
             code: exit::ABORTED,
             message: message.into(),
+            cause: None,
         }
     }
 }
@@ -56,7 +78,36 @@ impl fmt::Display for CmdError {
 
 impl From<Diagnostics> for CmdError {
     fn from(d: Diagnostics) -> Self {
-        Self::bad_input(d.to_string())
+        Self {
+            cause: Some(Box::new(Cause::Diagnostics(d.clone()))),
+            ..Self::bad_input(d.to_string())
+        }
+    }
+}
+
+impl From<crate::api::ApiError> for CmdError {
+    fn from(e: crate::api::ApiError) -> Self {
+        let message = if e.is_fatal() {
+            format!("the billing refused: {e}")
+        } else {
+            format!("the billing call failed: {e}")
+        };
+        Self {
+            cause: Some(Box::new(Cause::Api(e))),
+            ..Self::aborted(message)
+        }
+    }
+}
+
+impl CmdError {
+    /// The error as shown to a person on stderr: diagnostics in colour where it is on, a
+    /// billing error with the URL and what to check (the raw chain only at `-v`).
+    pub fn render(&self) -> String {
+        match self.cause.as_deref() {
+            Some(Cause::Diagnostics(d)) => d.render(crate::report::term::stderr_colour()),
+            Some(Cause::Api(e)) => connect::explain(e, crate::report::term::verbosity() > 0),
+            None => self.message.clone(),
+        }
     }
 }
 
@@ -90,9 +141,64 @@ pub(crate) fn error_class(error: &crate::api::ApiError) -> crate::executor::Erro
 /// What a command returns: its exit code, or why it stopped.
 pub type CmdResult = Result<u8, CmdError>;
 
+/// Whether a command may change services (a closed stdout then stops it like Ctrl-C and
+/// exits 3; a read-only command just ends, exit 0).
+fn mutating(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Apply(_)
+            | Command::Prolong(_)
+            | Command::Edit(_)
+            | Command::Suspend(_)
+            | Command::Resume(_)
+            | Command::Destroy(_)
+    )
+}
+
+/// The command's name, as typed (for default report names).
+fn name(command: &Command) -> &'static str {
+    match command {
+        Command::Validate(_) => "validate",
+        Command::Plan(_) => "plan",
+        Command::Apply(_) => "apply",
+        Command::Status(_) => "status",
+        Command::Prolong(_) => "prolong",
+        Command::Edit(_) => "edit",
+        Command::Suspend(_) => "suspend",
+        Command::Resume(_) => "resume",
+        Command::Destroy(_) => "destroy",
+        Command::Catalog(_) => "catalog",
+        Command::Init(_) => "init",
+        Command::Unlock(_) => "unlock",
+        Command::Completions(_) => "completions",
+        Command::Schema => "schema",
+        Command::Manpage => "manpage",
+        Command::Sandbox(_) => "sandbox",
+    }
+}
+
 /// Runs one parsed command line and returns the process exit code.
 pub async fn run(cli: Cli) -> u8 {
-    let result = match cli.command {
+    crate::report::term::configure(cli.verbose, cli.quiet, name(&cli.command));
+    let mutating = mutating(&cli.command);
+    let result = dispatch(cli).await;
+    crate::report::spinner::clear();
+    let closed = crate::report::stdout_closed();
+    match result {
+        Ok(_) if closed && mutating => {
+            crate::report::eprint_error("stdout was closed; the run stopped (report written)");
+            exit::ABORTED
+        }
+        Ok(code) => code,
+        Err(e) => {
+            crate::report::eprint_error(&e.render());
+            e.code
+        }
+    }
+}
+
+async fn dispatch(cli: Cli) -> CmdResult {
+    match cli.command {
         Command::Validate(args) => validate::run(&args).await,
         Command::Plan(args) => plan::run(&args).await,
         Command::Apply(args) => apply::run(&args).await,
@@ -109,21 +215,5 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Manpage => misc::manpage(),
         Command::Schema => misc::schema(),
         Command::Sandbox(args) => sandbox::run(&args).await,
-    };
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            crate::report::eprint_line(&format_error(&e.message));
-            e.code
-        }
-    }
-}
-
-/// Diagnostics already start with `error:`; other messages get the prefix.
-fn format_error(message: &str) -> String {
-    if message.starts_with("error:") {
-        message.to_owned()
-    } else {
-        format!("error: {message}")
     }
 }

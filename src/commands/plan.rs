@@ -148,15 +148,11 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
         let found = survey(&conn, manifest).await?;
         if !found.blocked.is_empty() {
             let lines: Vec<String> = found.blocked.iter().map(Blocked::message).collect();
-            return Err(CmdError {
-                code: exit::SOME_FAILED,
-                message: lines.join("\nerror: "),
-            });
+            return Err(CmdError::some_failed(lines.join("\nerror: ")));
         }
         found.plan
     };
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match args.output {
         OutputFormat::Json => plan::render::json(&plan, &mut out),
         OutputFormat::Text => plan::render::text(&plan, &mut out),
@@ -165,14 +161,4 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
         .and_then(|()| out.flush())
         .map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))?;
     Ok(exit::OK)
-}
-
-impl From<ApiError> for CmdError {
-    fn from(e: ApiError) -> Self {
-        if e.is_fatal() {
-            CmdError::aborted(format!("the billing refused: {e}"))
-        } else {
-            CmdError::aborted(format!("the billing call failed: {e}"))
-        }
-    }
 }

@@ -3,6 +3,8 @@
 //! ids and ranges, enums, OS templates, recipes, datacenters, periods) and reports every
 //! problem at its position in the manifest.
 
+use std::io::Write;
+
 use super::catalog::{CatalogReader, Lookup, offered_tariffs};
 use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
@@ -19,12 +21,20 @@ pub async fn run(args: &ValidateArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let groups = loaded.manifest.groups().count();
     let servers: i64 = loaded.manifest.groups().map(|g| g.count).sum();
-    if args.online {
+    let counted = format!(
+        "ok: {} in {}",
+        crate::report::plural(usize::try_from(servers).unwrap_or(0), "server"),
+        crate::report::plural(groups, "group")
+    );
+    let line = if args.online {
         check_online(&loaded, args).await?;
-        println!("ok: {servers} servers in {groups} groups (checked against the billing)");
+        format!("{counted} (checked against the billing)")
     } else {
-        println!("ok: {servers} servers in {groups} groups");
-    }
+        counted
+    };
+    let mut out = crate::report::stdout();
+    writeln!(out, "{line}")
+        .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))?;
     Ok(exit::OK)
 }
 

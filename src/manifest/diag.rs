@@ -1,7 +1,10 @@
-//! Diagnostics that point at the input: `error: …`, `--> file:line:col`, the source line,
-//! a caret and a hint.
+//! Diagnostics that point at the input: `error: …`, `--> file:line:col`, the source line
+//! with the whole offending token underlined, and a hint; rendered by annotate-snippets,
+//! in colour where the terminal takes it.
 
 use std::fmt;
+
+use annotate_snippets::{AnnotationKind, Level, Origin, Renderer, Snippet};
 
 /// A position in the manifest, 1-based.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
@@ -21,7 +24,7 @@ pub struct Diagnostic {
     pub file: String,
     /// Where, when known.
     pub pos: Option<Pos>,
-    /// The source line at `pos`, for the caret display.
+    /// The source line at `pos`, shown with the offending token underlined.
     pub source_line: Option<String>,
     /// How to fix it ("did you mean `pricelist`?").
     pub hint: Option<String>,
@@ -31,45 +34,123 @@ pub struct Diagnostic {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
+impl Diagnostic {
+    /// The diagnostic as text: `error: …`, `--> file:line:col`, the source line with the
+    /// whole offending token underlined, and the hint. With `styled`, the label, gutter and
+    /// underline are coloured (ANSI); otherwise plain text.
+    pub fn render(&self, styled: bool) -> String {
+        let renderer = if styled {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        };
+        // Long lines are cut to the terminal's width when the shell says what it is.
+        let columns = std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok());
+        let renderer = match columns {
+            Some(width) if width >= 40 => renderer.term_width(width),
+            _ => renderer,
+        };
+        let title = Level::ERROR.primary_title(self.message.as_str());
+        // A tab is one column; show it as one space so the underline lines up.
+        let shown = self.source_line.as_ref().map(|l| l.replace('\t', " "));
+        let mut group = match (self.pos, &shown) {
+            (Some(pos), Some(line)) => title.element(
+                Snippet::source(line.as_str())
+                    .line_start(pos.line)
+                    .path(self.file.as_str())
+                    .annotation(AnnotationKind::Primary.span(token_span(line, pos.col))),
+            ),
+            (Some(pos), None) => title.element(
+                Origin::path(self.file.as_str())
+                    .line(pos.line)
+                    .char_column(pos.col.saturating_sub(1)),
+            ),
+            (None, _) => title.element(Origin::path(self.file.as_str())),
+        };
+        if let Some(hint) = &self.hint {
+            group = group.element(Level::HELP.with_name("hint").message(hint.as_str()));
+        }
+        let mut text = renderer.render(&[group]);
+        text.push('\n');
+        text
+    }
+}
+
+/// The byte range of the token starting at column `col` (1-based, in characters) of
+/// `line`: a quoted scalar up to its closing quote, else up to the end of a key (`: `), a
+/// flow separator, a comment or the line's end. At least one character when the line has
+/// one there; empty at the end of the line.
+fn token_span(line: &str, col: usize) -> std::ops::Range<usize> {
+    let start = line
+        .char_indices()
+        .nth(col.saturating_sub(1))
+        .map_or(line.len(), |(i, _)| i);
+    let rest = &line[start..];
+    let mut chars = rest.char_indices();
+    let len = match chars.next() {
+        None => 0,
+        Some((_, quote @ ('"' | '\''))) => chars
+            .find(|&(_, c)| c == quote)
+            .map_or(rest.len(), |(i, c)| i + c.len_utf8()),
+        Some((_, open @ ('[' | '{'))) => {
+            let close = if open == '[' { ']' } else { '}' };
+            let mut depth = 0usize;
+            rest.char_indices()
+                .find(|&(_, c)| {
+                    if c == open {
+                        depth += 1;
+                    } else if c == close {
+                        depth -= 1;
+                    }
+                    depth == 0
+                })
+                .map_or(rest.len(), |(i, c)| i + c.len_utf8())
+        }
+        Some((_, first)) => {
+            let bytes = rest.as_bytes();
+            let stop = rest.char_indices().skip(1).find(|&(i, c)| {
+                matches!(c, ',' | ']' | '}')
+                    || (c == ':' && bytes.get(i + 1).is_none_or(|b| *b == b' '))
+                    || (c == '#' && bytes.get(i.wrapping_sub(1)) == Some(&b' '))
+            });
+            let end = stop.map_or(rest.len(), |(i, _)| i);
+            let token = rest[..end].trim_end();
+            if token.is_empty() {
+                first.len_utf8()
+            } else {
+                token.len()
+            }
+        }
+    };
+    start..start + len
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error: {}", self.message)?;
-        let gutter = match (self.pos, &self.source_line) {
-            (Some(pos), Some(_)) => pos.line.to_string().len(),
-            _ => 1,
-        };
-        match self.pos {
-            Some(pos) => writeln!(
-                f,
-                "{:gutter$} --> {}:{}:{}",
-                "", self.file, pos.line, pos.col
-            )?,
-            None => writeln!(f, "{:gutter$} --> {}", "", self.file)?,
-        }
-        if let (Some(pos), Some(line)) = (self.pos, &self.source_line) {
-            writeln!(f, "{:gutter$} |", "")?;
-            // A tab is one column; show it as one space so the caret lines up.
-            writeln!(f, "{} | {}", pos.line, line.replace('\t', " "))?;
-            writeln!(f, "{:gutter$} | {:>width$}", "", "^", width = pos.col)?;
-        }
-        if let Some(hint) = &self.hint {
-            writeln!(f, "{:gutter$} = hint: {hint}", "")?;
-        }
-        Ok(())
+        f.write_str(&self.render(false))
     }
 }
 
 impl fmt::Display for Diagnostics {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.render(false))
+    }
+}
+
+impl Diagnostics {
+    /// Every diagnostic (see [`Diagnostic::render`]), then the count.
+    pub fn render(&self, styled: bool) -> String {
+        let mut text = String::new();
         for d in &self.0 {
-            writeln!(f, "{d}")?;
+            text.push_str(&d.render(styled));
+            text.push('\n');
         }
         let n = self.0.len();
-        write!(
-            f,
+        text.push_str(&format!(
             "{n} error{} found; nothing was sent to the billing",
             if n == 1 { "" } else { "s" }
-        )
+        ));
+        text
     }
 }
 
@@ -164,5 +245,27 @@ impl Reporter {
         self.diags
             .sort_by_key(|d| d.pos.map_or((usize::MAX, 0), |p| (p.line, p.col)));
         Diagnostics(self.diags)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_spans() {
+        let span = |line: &str, col| {
+            let r = token_span(line, col);
+            line[r].to_owned()
+        };
+        assert_eq!(span("  pricelst: 6", 3), "pricelst");
+        assert_eq!(span("  count: three", 10), "three");
+        assert_eq!(span("  domain: \"a b\" # c", 11), "\"a b\"");
+        assert_eq!(span("billing: {dialekt: bm5}", 11), "dialekt");
+        assert_eq!(span("  name: [a, b]", 9), "[a, b]");
+        assert_eq!(span("x: {a: [1]} # c", 4), "{a: [1]}");
+        assert_eq!(span("  url: http://x:80/a # note", 8), "http://x:80/a");
+        assert_eq!(span("ab", 3), "");
+        assert_eq!(span("  é: 1", 3), "é");
     }
 }

@@ -1,5 +1,12 @@
 //! The CSV report: one row per declared server, sorted by group then seq, written
 //! atomically (a temporary file in the same directory, then a rename).
+//!
+//! Every command has its own default report (`<stem>.results.csv` for `apply`,
+//! `<stem>.<command>.csv` for the others), so a `prolong` never overwrites the `apply`
+//! report. One status vocabulary everywhere: `status` is the billing's code (`2`),
+//! `status_text` its word (`active`). A text cell that a spreadsheet would run as a formula
+//! (starting with `=`, `+`, `-`, `@`, a tab or a carriage return) is written with a leading
+//! `'` (OWASP "CSV injection"); numbers such as a negative cost stay numbers.
 
 use std::fmt;
 use std::fs::{self, File};
@@ -9,7 +16,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The report columns, in order: the contract's seven, then billfleet's own.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "seq",
     "group",
     "domain",
@@ -24,6 +31,7 @@ pub const COLUMNS: [&str; 14] = [
     "original_domain",
     "duration_ms",
     "expiredate",
+    "status_text",
 ];
 
 /// What became of one server in a run.
@@ -107,6 +115,10 @@ pub struct ReportRow {
     pub duration_ms: Option<u64>,
     /// When the service expires.
     pub expiredate: Option<String>,
+    /// `status` in words (`active`, `suspended`, …; `absent` or `conflict` when the
+    /// billing has no service of this server's own). Filled in when the report is written.
+    #[serde(default)]
+    pub status_text: Option<String>,
 }
 
 impl ReportRow {
@@ -132,7 +144,74 @@ impl ReportRow {
             original_domain: None,
             duration_ms: None,
             expiredate: None,
+            status_text: None,
         }
+    }
+
+    /// The row as written: one status vocabulary (code in `status`, word in
+    /// `status_text`), and every text cell safe to open in a spreadsheet.
+    fn for_writing(&self) -> Self {
+        let mut row = self.clone();
+        let (code, word) = status_pair(self.status.as_deref(), self.status_text.as_deref());
+        row.status = code;
+        row.status_text = word;
+        for cell in [&mut row.group, &mut row.domain] {
+            *cell = neutralise(cell);
+        }
+        for cell in [
+            &mut row.service_id,
+            &mut row.error,
+            &mut row.remoteid,
+            &mut row.status,
+            &mut row.ip,
+            &mut row.cost,
+            &mut row.original_domain,
+            &mut row.expiredate,
+            &mut row.status_text,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            *cell = neutralise(cell);
+        }
+        row
+    }
+}
+
+/// The billing's service status codes and their words.
+const STATUS_WORDS: [(u8, &str); 5] = [
+    (1, "ordered"),
+    (2, "active"),
+    (3, "suspended"),
+    (4, "deleted"),
+    (5, "processing"),
+];
+
+/// `(code, word)` of a status given as either.
+fn status_pair(status: Option<&str>, text: Option<&str>) -> (Option<String>, Option<String>) {
+    let Some(status) = status.map(str::trim).filter(|s| !s.is_empty()) else {
+        return (None, text.map(str::to_owned));
+    };
+    if let Ok(code) = status.parse::<u8>() {
+        let word = STATUS_WORDS
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or("unknown", |(_, w)| w);
+        return (Some(status.to_owned()), Some(word.to_owned()));
+    }
+    match STATUS_WORDS.iter().find(|(_, w)| *w == status) {
+        Some((code, word)) => (Some(code.to_string()), Some((*word).to_owned())),
+        None => (None, Some(status.to_owned())),
+    }
+}
+
+/// A cell a spreadsheet would take for a formula gets a leading `'`; numbers stay as they are.
+pub fn neutralise(cell: &str) -> String {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && cell.parse::<f64>().is_err() {
+        format!("'{cell}")
+    } else {
+        cell.to_owned()
     }
 }
 
@@ -164,7 +243,7 @@ pub fn write_csv<W: Write>(out: W, rows: &[ReportRow]) -> Result<(), ReportError
         .from_writer(out);
     writer.write_record(COLUMNS)?;
     for row in sorted {
-        writer.serialize(row)?;
+        writer.serialize(row.for_writing())?;
     }
     writer.flush().map_err(::csv::Error::from)?;
     Ok(())
@@ -203,16 +282,39 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
     written
 }
 
-/// `--report`, else `<manifest stem>.results.csv` beside the manifest.
+/// `--report`, else the running command's own report beside the manifest (see
+/// [`report_path_for`]).
 pub fn report_path(manifest: &Path, report: Option<&Path>) -> PathBuf {
+    let command = super::term::command().unwrap_or("apply");
+    report_path_for(manifest, command, report)
+}
+
+/// `--report`, else `<manifest stem>.results.csv` for `apply` and
+/// `<manifest stem>.<command>.csv` for every other command, beside the manifest.
+pub fn report_path_for(manifest: &Path, command: &str, report: Option<&Path>) -> PathBuf {
     if let Some(report) = report {
         return report.to_owned();
     }
     let stem = manifest
         .file_stem()
         .map_or_else(|| "manifest".into(), |s| s.to_string_lossy());
-    manifest.with_file_name(format!("{stem}.results.csv"))
+    let suffix = if command == "apply" {
+        "results"
+    } else {
+        command
+    };
+    manifest.with_file_name(format!("{stem}.{suffix}.csv"))
 }
+
+/// The ignore patterns that cover every default report name (for `.gitignore`).
+pub const IGNORE_PATTERNS: [&str; 6] = [
+    "*.results.csv",
+    "*.prolong.csv",
+    "*.edit.csv",
+    "*.suspend.csv",
+    "*.resume.csv",
+    "*.destroy.csv",
+];
 
 #[cfg(test)]
 mod tests {
@@ -228,6 +330,42 @@ mod tests {
             report_path(Path::new("web.yaml"), Some(Path::new("/tmp/r.csv"))),
             Path::new("/tmp/r.csv")
         );
+        for command in ["apply", "prolong", "edit", "suspend", "resume", "destroy"] {
+            let path = report_path_for(Path::new("fleets/web.yaml"), command, None);
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let covered = IGNORE_PATTERNS
+                .iter()
+                .any(|p| name.ends_with(p.trim_start_matches('*')));
+            assert!(covered, "{name}");
+        }
+        assert_eq!(
+            report_path_for(Path::new("web.yaml"), "prolong", None),
+            Path::new("web.prolong.csv")
+        );
+    }
+
+    #[test]
+    fn one_status_vocabulary_and_safe_cells() {
+        let mut a = ReportRow::new("web", 1, "=cmd|' /C calc'!A0", RowOutcome::Failed);
+        a.status = Some("2".into());
+        a.error = Some("@SUM(1+1)".into());
+        a.cost = Some("-12.50".into());
+        let mut b = ReportRow::new("web", 2, "b.example.com", RowOutcome::Prolonged);
+        b.status = Some("suspended".into());
+        b.error = Some("-2+3".into());
+        let mut c = ReportRow::new("web", 3, "c.example.com", RowOutcome::Skipped);
+        c.status = Some("absent".into());
+        c.ip = Some("\t+1".into());
+        let out = text(&[a, b, c]);
+        let lines: Vec<&str> = out.lines().skip(1).collect();
+        assert_eq!(
+            lines,
+            [
+                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active",
+                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended",
+                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent",
+            ]
+        );
     }
 
     fn text(rows: &[ReportRow]) -> String {
@@ -241,7 +379,7 @@ mod tests {
         assert_eq!(
             text(&[]),
             "seq,group,domain,outcome,service_id,attempts,error,\
-             remoteid,status,ip,cost,original_domain,duration_ms,expiredate\n"
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text\n"
         );
     }
 
@@ -261,9 +399,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "3,db,db-3.example.com,skipped,,0,,,,,,,,",
-                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,",
-                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,",
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,",
             ]
         );
     }

@@ -1,29 +1,35 @@
 //! The only code that writes to the terminal or report files: logging set-up, progress,
-//! CSV reports, summaries.
+//! spinners, CSV reports, summaries, errors, and data on stdout ([`stdout`]).
 //!
-//! While a progress bar is on screen, log lines go through it ([`TermWriter`]), so they
-//! never garble the bar.
+//! While a progress bar or spinner is on screen, log lines go through it ([`TermWriter`]),
+//! so they never garble it. `-q` silences everything on stderr but errors; colour follows
+//! `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether each stream is a terminal ([`term`]).
 
 pub mod csv;
 pub mod inventory;
 pub mod progress;
+pub mod spinner;
+pub mod term;
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::sync::Mutex;
 
 use indicatif::MultiProgress;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
-pub use self::csv::{ReportError, ReportRow, RowOutcome, report_path, write_csv, write_report};
+pub use self::csv::{
+    ReportError, ReportRow, RowOutcome, report_path, report_path_for, write_csv, write_report,
+};
 pub use self::progress::{Counters, Summary, Ui, UiMode};
+pub use self::term::{Stdout, stdout, stdout_closed, stop_when_stdout_closes};
 
 /// The progress bars on screen, if any. A std mutex: held only to clone or swap the
 /// handle, never while writing or across an await.
 static ACTIVE: Mutex<Option<MultiProgress>> = Mutex::new(None);
 
 /// Sets up `tracing` on stderr: `-q` errors only, default info, `-v` debug, `-vv` trace;
-/// `RUST_LOG` wins when set.
+/// `RUST_LOG` wins when set. Colour only where stderr takes it ([`term::stderr_colour`]).
 pub fn init_logging(verbose: u8, quiet: bool) {
     let level = match (quiet, verbose) {
         (true, _) => "error",
@@ -35,7 +41,7 @@ pub fn init_logging(verbose: u8, quiet: bool) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(TermWriter)
-        .with_ansi(io::stderr().is_terminal())
+        .with_ansi(term::stderr_colour())
         .with_target(false)
         .without_time()
         .try_init();
@@ -73,9 +79,28 @@ impl Write for TermWriter {
     }
 }
 
-/// Writes one line to stderr through [`TermWriter`] (for summaries and notices).
+/// Writes one line to stderr through [`TermWriter`] (for summaries and notices); nothing
+/// with `-q`.
 pub fn eprint_line(line: &str) {
+    if term::quiet() {
+        return;
+    }
     // Nothing sensible to do when stderr itself is gone.
+    let _ = TermWriter.write_all(format!("{line}\n").as_bytes());
+}
+
+/// Writes an error to stderr (also with `-q`): `error:` in bold red where colour is on,
+/// unless the text already starts with its own `error` label.
+pub fn eprint_error(text: &str) {
+    spinner::clear();
+    let colour = term::stderr_colour();
+    let body = text.trim_end_matches('\n');
+    let line = if body.starts_with("error") || body.starts_with("\u{1b}") {
+        body.to_owned()
+    } else {
+        let style = anstyle::AnsiColor::BrightRed.on_default().bold();
+        format!("{}: {body}", term::paint("error", style, colour))
+    };
     let _ = TermWriter.write_all(format!("{line}\n").as_bytes());
 }
 
@@ -86,10 +111,97 @@ fn activate(multi: &MultiProgress) -> ActiveGuard {
 }
 
 /// Takes the bars off [`TermWriter`]'s hands when dropped (also when a task is cancelled).
+#[derive(Debug)]
 struct ActiveGuard;
 
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         *ACTIVE.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// `1 server`, `2 servers`: a count with its noun (regular plurals only).
+pub fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
+/// The final result of a run as one JSON object on stdout: the rows, the count per
+/// outcome, the duration and calls, and the report's path.
+pub fn result_json(
+    rows: &[ReportRow],
+    summary: &Summary,
+    report: &std::path::Path,
+) -> io::Result<()> {
+    let counts: serde_json::Map<String, serde_json::Value> = summary
+        .counts
+        .iter()
+        .map(|(outcome, n)| (outcome.as_str().to_owned(), serde_json::json!(n)))
+        .collect();
+    let value = serde_json::json!({
+        "rows": rows,
+        "totals": {
+            "rows": rows.len(),
+            "outcomes": counts,
+            "duration_ms": u64::try_from(summary.duration.as_millis()).unwrap_or(u64::MAX),
+            "calls": summary.calls,
+        },
+        "report": report.display().to_string(),
+    });
+    let mut out = io::BufWriter::new(stdout());
+    serde_json::to_writer_pretty(&mut out, &value).map_err(io::Error::other)?;
+    writeln!(out)?;
+    out.flush()
+}
+
+/// Auto-renewal as shown: the billing's period, or `off` when it has none (never `null`).
+pub fn autoprolong_word(value: Option<&str>) -> String {
+    match value.map(str::trim) {
+        None | Some("" | "null" | "off" | "0") => "off".to_owned(),
+        Some(period) => period.to_owned(),
+    }
+}
+
+/// `text` wrapped at `width` columns (by words), the first line after `first`, the others
+/// after `rest`.
+pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
+    let mut out = String::from(first);
+    let mut line_len = first.chars().count();
+    let mut at_start = true;
+    for word in text.split_whitespace() {
+        let len = word.chars().count();
+        if !at_start && line_len + 1 + len > width {
+            out.push('\n');
+            out.push_str(rest);
+            line_len = rest.chars().count();
+            at_start = true;
+        }
+        if !at_start {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += len;
+        at_start = false;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_wrap_at_the_width() {
+        let text = wrap("aaa bbb ccc ddd", 12, "- ", "  ");
+        assert_eq!(text, "- aaa bbb\n  ccc ddd");
+        assert_eq!(plural(1, "group"), "1 group");
+        assert_eq!(plural(2, "group"), "2 groups");
+        assert_eq!(autoprolong_word(None), "off");
+        assert_eq!(autoprolong_word(Some("null")), "off");
+        assert_eq!(autoprolong_word(Some("1")), "1");
     }
 }

@@ -42,6 +42,8 @@ pub struct Counters {
     pub stopping: Option<String>,
     active: HashSet<usize>,
     retrying: HashSet<usize>,
+    /// Services per job (a batch call acts on many); empty: one each.
+    weights: Vec<usize>,
 }
 
 impl Counters {
@@ -53,10 +55,24 @@ impl Counters {
         }
     }
 
+    /// Counters that count services, `weights[i]` for job `i` (a batch of ids per call).
+    pub fn weighted(weights: Vec<usize>) -> Self {
+        Self {
+            total: weights.iter().sum(),
+            weights,
+            ..Self::default()
+        }
+    }
+
+    fn weight(&self, index: usize) -> usize {
+        self.weights.get(index).copied().unwrap_or(1)
+    }
+
     /// Takes one event into account.
     pub fn apply(&mut self, event: &Event) {
         match event {
-            Event::Queued { total } => self.total = *total,
+            Event::Queued { total } if self.weights.is_empty() => self.total = *total,
+            Event::Queued { .. } => {}
             Event::Started { index, .. } => {
                 self.active.insert(*index);
             }
@@ -66,9 +82,18 @@ impl Counters {
                 }
             }
             Event::Reconciling { .. } => {}
-            Event::Done { index, .. } => self.finish(*index, |c| c.done += 1),
-            Event::Failed { index, .. } => self.finish(*index, |c| c.failed += 1),
-            Event::Skipped { index, .. } => self.finish(*index, |c| c.skipped += 1),
+            Event::Done { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.done += n);
+            }
+            Event::Failed { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.failed += n);
+            }
+            Event::Skipped { index, .. } => {
+                let n = self.weight(*index);
+                self.finish(*index, |c| c.skipped += n);
+            }
             Event::Stopping { reason } => self.stopping = Some(reason.clone()),
         }
     }
@@ -84,14 +109,19 @@ impl Counters {
         self.done + self.failed + self.skipped
     }
 
+    /// Jobs attempted to the end (done or failed; skipped ones are not progress).
+    pub fn completed(&self) -> usize {
+        self.done + self.failed
+    }
+
     /// Jobs started and not finished.
     pub fn in_flight(&self) -> usize {
-        self.active.len()
+        self.active.iter().map(|i| self.weight(*i)).sum()
     }
 
     /// Jobs in flight that have had to retry.
     pub fn retrying(&self) -> usize {
-        self.retrying.len()
+        self.retrying.iter().map(|i| self.weight(*i)).sum()
     }
 
     /// Jobs not started yet.
@@ -101,28 +131,32 @@ impl Counters {
             .saturating_sub(self.in_flight())
     }
 
-    /// The counters in a few words, for the bar's message.
+    /// The counters in a few words, for the bar's message (skipped only once there are).
     fn brief(&self) -> String {
-        format!(
+        let mut text = format!(
             "done {} · in flight {} · queued {} · failed {} · retrying {}",
             self.done,
             self.in_flight(),
             self.queued(),
             self.failed,
             self.retrying()
-        )
+        );
+        if self.skipped > 0 {
+            text.push_str(&format!(" · skipped {}", self.skipped));
+        }
+        text
     }
 
-    /// The plain progress line: counters, rate and estimated time left.
-    pub fn plain_line(&self, label: &str, elapsed: Duration) -> String {
-        let finished = self.finished();
+    /// Rate (one decimal) and estimated time left, from the jobs completed so far.
+    fn pace(&self, elapsed: Duration) -> String {
+        let completed = self.completed();
         let secs = elapsed.as_secs_f64();
         let rate = if secs > 0.0 {
-            finished as f64 / secs
+            completed as f64 / secs
         } else {
             0.0
         };
-        let left = self.total.saturating_sub(finished);
+        let left = self.total.saturating_sub(self.finished());
         let eta = if left == 0 {
             "0s".to_owned()
         } else if rate > 0.0 {
@@ -130,10 +164,17 @@ impl Counters {
         } else {
             "?".to_owned()
         };
+        format!("{rate:.1}/s, eta {eta}")
+    }
+
+    /// The plain progress line: counters, rate and estimated time left.
+    pub fn plain_line(&self, label: &str, elapsed: Duration) -> String {
         format!(
-            "{label}: {finished}/{} finished ({}); {rate:.1}/s, eta {eta}",
+            "{label}: {}/{} ({}); {}",
+            self.completed(),
             self.total,
-            self.brief()
+            self.brief(),
+            self.pace(elapsed)
         )
     }
 }
@@ -149,9 +190,12 @@ pub struct Ui {
 }
 
 impl Ui {
-    /// A display for `total` jobs: a bar when stderr is a terminal, plain lines otherwise.
+    /// A display for `total` jobs: a bar when stderr is a terminal, plain lines otherwise,
+    /// nothing with `-q`.
     pub fn new(total: usize, label: &str) -> Self {
-        let mode = if std::io::stderr().is_terminal() {
+        let mode = if super::term::quiet() {
+            UiMode::Hidden
+        } else if std::io::stderr().is_terminal() {
             UiMode::Bar
         } else {
             UiMode::Plain
@@ -163,6 +207,12 @@ impl Ui {
             every: Duration::from_secs(5),
             in_flight: None,
         }
+    }
+
+    /// Counts services rather than calls: job `i` acts on `weights[i]` services.
+    pub fn with_weights(mut self, weights: Vec<usize>) -> Self {
+        self.counters = Counters::weighted(weights);
+        self
     }
 
     /// Chooses how progress is shown.
@@ -181,13 +231,16 @@ impl Ui {
     /// dropped); returns the final counters.
     pub async fn run(mut self, mut events: mpsc::UnboundedReceiver<Event>) -> Counters {
         let started = Instant::now();
+        super::spinner::clear();
         let bar = (self.mode == UiMode::Bar).then(|| self.bar());
         let _active = bar.as_ref().map(|(multi, _)| super::activate(multi));
         let mut ticks = tokio::time::interval_at(started + self.every, self.every);
         loop {
             tokio::select! {
                 event = events.recv() => match event {
-                    Some(event) => self.on_event(&event, bar.as_ref().map(|(_, b)| b)),
+                    Some(event) => {
+                        self.on_event(&event, bar.as_ref().map(|(_, b)| b), started.elapsed());
+                    }
                     None => break,
                 },
                 _ = ticks.tick(), if self.mode == UiMode::Plain => {
@@ -205,14 +258,19 @@ impl Ui {
         self.counters
     }
 
+    /// The bar: never wider than the terminal (the message is cut to fit), rate and time
+    /// left in the message, bold label only where stderr takes colour.
     fn bar(&self) -> (MultiProgress, ProgressBar) {
         let multi = MultiProgress::new();
         let bar = multi.add(ProgressBar::new(self.counters.total as u64));
-        let style = ProgressStyle::with_template(
-            "{prefix:.bold} [{bar:30}] {pos}/{len} {msg} ({per_sec}, eta {eta})",
-        )
-        .map(|s| s.progress_chars("=> "))
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+        let template = if super::term::stderr_colour() {
+            "{prefix:.bold} [{bar:20}] {pos}/{len} {wide_msg}"
+        } else {
+            "{prefix} [{bar:20}] {pos}/{len} {wide_msg}"
+        };
+        let style = ProgressStyle::with_template(template)
+            .map(|s| s.progress_chars("=> "))
+            .unwrap_or_else(|_| ProgressStyle::default_bar());
         bar.set_style(style);
         bar.set_prefix(self.label.clone());
         bar.set_message(self.counters.brief());
@@ -220,7 +278,7 @@ impl Ui {
         (multi, bar)
     }
 
-    fn on_event(&mut self, event: &Event, bar: Option<&ProgressBar>) {
+    fn on_event(&mut self, event: &Event, bar: Option<&ProgressBar>, elapsed: Duration) {
         self.counters.apply(event);
         if let Some(gauge) = &self.in_flight {
             gauge.store(self.counters.in_flight(), Ordering::SeqCst);
@@ -241,8 +299,12 @@ impl Ui {
         }
         if let Some(bar) = bar {
             bar.set_length(self.counters.total as u64);
-            bar.set_position(self.counters.finished() as u64);
-            bar.set_message(self.counters.brief());
+            bar.set_position(self.counters.completed() as u64);
+            bar.set_message(format!(
+                "{} · {}",
+                self.counters.brief(),
+                self.counters.pace(elapsed)
+            ));
         }
     }
 }
@@ -354,6 +416,23 @@ mod tests {
     }
 
     #[test]
+    fn weighted_counters_count_services() {
+        let mut c = Counters::weighted(vec![50, 20]);
+        c.apply(&Event::Queued { total: 2 });
+        c.apply(&ev_started(0));
+        assert_eq!((c.total, c.in_flight(), c.queued()), (70, 50, 20));
+        c.apply(&Event::Done {
+            index: 0,
+            key: String::new(),
+        });
+        c.apply(&Event::Skipped {
+            index: 1,
+            key: String::new(),
+        });
+        assert_eq!((c.done, c.skipped, c.completed()), (50, 20, 50));
+    }
+
+    #[test]
     fn plain_line_has_counters_rate_and_eta() {
         let mut c = Counters::new(10);
         for i in 0..4 {
@@ -368,9 +447,18 @@ mod tests {
         let line = c.plain_line("apply", Duration::from_secs(4));
         assert_eq!(
             line,
-            "apply: 2/10 finished (done 2 · in flight 2 · queued 6 · failed 0 · retrying 0); \
+            "apply: 2/10 (done 2 · in flight 2 · queued 6 · failed 0 · retrying 0); \
              0.5/s, eta 16s"
         );
+        for i in 4..10 {
+            c.apply(&Event::Skipped {
+                index: i,
+                key: String::new(),
+            });
+        }
+        let line = c.plain_line("apply", Duration::from_secs(4));
+        assert!(line.starts_with("apply: 2/10 ("), "{line}");
+        assert!(line.contains("skipped 6"), "{line}");
     }
 
     #[tokio::test]

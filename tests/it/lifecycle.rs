@@ -116,8 +116,8 @@ async fn wait_active(url: &str, manifest: &Path, n: usize) -> Value {
 }
 
 /// The report rows written beside the manifest.
-fn report(manifest: &Path) -> Vec<ReportRow> {
-    let path = manifest.with_file_name("fleet.results.csv");
+fn report(manifest: &Path, command: &str) -> Vec<ReportRow> {
+    let path = manifest.with_file_name(format!("fleet.{command}.csv"));
     csv::Reader::from_path(path)
         .unwrap()
         .deserialize()
@@ -257,7 +257,7 @@ async fn full_life_of_a_twenty_server_fleet() {
     run_ok(&url, "suspend", &manifest, &["--yes"], 0).await;
     assert!(fleet_services(&handle).iter().all(|s| s.status == 3));
     assert_eq!(
-        outcomes(&report(&manifest)),
+        outcomes(&report(&manifest, "suspend")),
         BTreeMap::from([(RowOutcome::Suspended, 20)])
     );
     assert_eq!(
@@ -269,7 +269,7 @@ async fn full_life_of_a_twenty_server_fleet() {
     run_ok(&url, "resume", &manifest, &["--yes"], 0).await;
     assert!(fleet_services(&handle).iter().all(|s| s.status == 2));
     assert_eq!(
-        outcomes(&report(&manifest)),
+        outcomes(&report(&manifest, "resume")),
         BTreeMap::from([(RowOutcome::Resumed, 20)])
     );
 
@@ -289,7 +289,7 @@ async fn full_life_of_a_twenty_server_fleet() {
         assert_eq!(s.status, 2, "{} was touched", s.domain);
     }
     assert_eq!(
-        outcomes(&report(&manifest)),
+        outcomes(&report(&manifest, "destroy")),
         BTreeMap::from([(RowOutcome::Deleted, 20)])
     );
 }
@@ -313,12 +313,12 @@ async fn edit_touches_only_changed_services(handle: &SimHandle, manifest: &Path)
         assert_eq!(s.addons.get(&11), Some(&ram), "{}", s.domain);
     }
     let expected = BTreeMap::from([(RowOutcome::Edited, 4), (RowOutcome::Unchanged, 16)]);
-    assert_eq!(outcomes(&report(manifest)), expected);
+    assert_eq!(outcomes(&report(manifest, "edit")), expected);
     // a second run finds nothing to change
     run_ok(&handle.url, "edit", manifest, &["--yes"], 0).await;
     assert_eq!(mutating_calls(handle, "vds.edit"), 4);
     assert_eq!(
-        outcomes(&report(manifest)),
+        outcomes(&report(manifest, "edit")),
         BTreeMap::from([(RowOutcome::Unchanged, 20)])
     );
 }
@@ -347,7 +347,7 @@ async fn prolong_adds_exactly_one_month(handle: &SimHandle, manifest: &Path) {
             s.domain
         );
     }
-    let rows = report(manifest);
+    let rows = report(manifest, "prolong");
     assert_eq!(
         outcomes(&rows),
         BTreeMap::from([(RowOutcome::Prolonged, 20)])
@@ -370,7 +370,7 @@ async fn destroy_without_yes_and_no_terminal_sends_nothing() {
     let run = run_ok(&handle.url, "destroy", &manifest, &[], 2).await;
     assert!(run.stderr.contains("--yes"), "{}", run.stderr);
     assert!(handle.sim.requests().is_empty());
-    assert!(!manifest.with_file_name("fleet.results.csv").exists());
+    assert!(!manifest.with_file_name("fleet.destroy.csv").exists());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -395,7 +395,7 @@ async fn a_min_order_refusal_fails_that_service_only() {
         }
     }
     run_ok(&handle.url, "destroy", &manifest, &["--yes"], 1).await;
-    let rows = report(&manifest);
+    let rows = report(&manifest, "destroy");
     for row in &rows {
         if row.group == "promo" {
             assert_eq!(row.outcome, RowOutcome::Failed, "{row:?}");
@@ -523,7 +523,7 @@ async fn suspend_two_item_types_and_skip_the_already_suspended() {
         ..NewService::default()
     });
     run_ok(&handle.url, "suspend", &manifest, &["--yes"], 0).await;
-    let rows: Vec<(String, RowOutcome)> = report(&manifest)
+    let rows: Vec<(String, RowOutcome)> = report(&manifest, "suspend")
         .into_iter()
         .map(|r| (format!("{}-{}", r.group, r.seq), r.outcome))
         .collect();
@@ -571,6 +571,6 @@ async fn prolong_over_max_spend_aborts_before_paying() {
     assert_eq!(mutating_calls(&handle, "service.prolong"), 0);
     assert_eq!(handle.sim.services(), before);
     assert_eq!(handle.sim.balance_cents(), balance);
-    let rows = report(&manifest);
+    let rows = report(&manifest, "prolong");
     assert_eq!(outcomes(&rows), BTreeMap::from([(RowOutcome::Skipped, 2)]));
 }

@@ -13,3 +13,4 @@ mod plan;
 mod roundtrip;
 mod sandbox;
 mod sim;
+mod terminal;

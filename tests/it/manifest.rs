@@ -502,7 +502,7 @@ fn rendering_points_at_the_column() {
     let text = d.to_string();
     assert_eq!(
         text,
-        "error: unknown key `pricelst` in `fleet`\n  --> m.yaml:6:3\n  |\n6 |   pricelst: 6\n  |   ^\n  = hint: did you mean `pricelist`?\n"
+        "error: unknown key `pricelst` in `fleet`\n --> m.yaml:6:3\n  |\n6 |   pricelst: 6\n  |   ^^^^^^^^\n  |\n  = hint: did you mean `pricelist`?\n"
     );
 }
 
@@ -612,7 +612,7 @@ fn the_validate_command() {
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/manifest");
     let (code, stdout, _) = run_validate(&fixtures.join("good.yaml"));
     assert_eq!(code, 0);
-    assert_eq!(stdout.trim(), "ok: 100 servers in 1 groups");
+    assert_eq!(stdout.trim(), "ok: 100 servers in 1 group");
     let (code, stdout, stderr) = run_validate(&fixtures.join("bad.yaml"));
     assert_eq!(code, 2);
     assert!(stdout.is_empty());

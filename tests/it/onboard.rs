@@ -203,12 +203,12 @@ async fn round_trip(sim: &SimHandle, dialect: &str, kind: &str, pricelist: &str)
     );
     let out = run(d, None, &["validate", "m.yaml"]).await;
     assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
-    assert_eq!(stdout(&out), "ok: 3 servers in 1 groups\n");
+    assert_eq!(stdout(&out), "ok: 3 servers in 1 group\n");
     let out = run(d, Some(sim), &["validate", "--online", "m.yaml"]).await;
     assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "ok: 3 servers in 1 groups (checked against the billing)\n"
+        "ok: 3 servers in 1 group (checked against the billing)\n"
     );
     let out = run(d, Some(sim), &["plan", "m.yaml", "--output", "json"]).await;
     assert_eq!(code(&out), 0, "{text}\n{}", stderr(&out));

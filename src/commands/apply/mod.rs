@@ -125,6 +125,7 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
         );
     }
     let interrupt = Interrupt::install();
+    report::stop_when_stdout_closes(&interrupt.stop);
     let apply = Apply {
         args,
         manifest: &loaded.manifest,
@@ -191,7 +192,12 @@ impl Apply<'_> {
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
         conn.client.logout().await;
         let rows = self.write_report(&entries)?;
-        Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls()).print();
+        let summary = Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls());
+        summary.print();
+        if self.args.output == crate::cli::OutputFormat::Json {
+            report::result_json(&rows, &summary, &self.settings.report)
+                .map_err(|e| CmdError::aborted(format!("cannot write the result: {e}")))?;
+        }
         if let Some(sandbox) = conn.sandbox
             && let Err(e) = sandbox.stop().await
         {
@@ -219,8 +225,8 @@ impl Apply<'_> {
             return Ok(());
         }
         let question = format!(
-            "Order {} servers for ~{} (balance {})?",
-            estimate.count,
+            "Order {} for ~{} (balance {})?",
+            report::plural(estimate.count, "server"),
             estimate
                 .total
                 .as_ref()

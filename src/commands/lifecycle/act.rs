@@ -69,8 +69,8 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
     if !targets.is_empty() {
         let verb = action.command();
         ctx.confirm(&format!(
-            "{verb}: {} services of this fleet. Go ahead?",
-            targets.len()
+            "{verb}: {} of this fleet (no cost or refund is known). Go ahead?",
+            crate::report::plural(targets.len(), "service")
         ))?;
     }
     let batches = batches(&targets);
@@ -78,7 +78,11 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
         .iter()
         .map(|(kind, members)| act_job(ctx, kind, spec.action, members))
         .collect();
-    let results = ctx.runner().run(jobs, Some(action.command())).await;
+    let weights: Vec<usize> = batches.iter().map(|(_, m)| m.len()).collect();
+    let results = ctx
+        .runner()
+        .run_weighted(jobs, Some(action.command()), weights)
+        .await;
     let mut retry: Vec<&Member> = Vec::new();
     for ((_, members), result) in batches.iter().zip(&results) {
         let refused = matches!(&result.outcome,
@@ -192,10 +196,12 @@ async fn one_by_one(
 
 /// `destroy` shows what it will delete before asking.
 fn print_doomed(targets: &[&Member]) -> Result<(), CmdError> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let mut write = || -> std::io::Result<()> {
-        writeln!(out, "destroy: {} services will be deleted:", targets.len())?;
+        let n = targets.len();
+        let verb = if n == 1 { "is" } else { "are" };
+        let doomed = crate::report::plural(n, "service");
+        writeln!(out, "destroy: {doomed} {verb} to be deleted:")?;
         for m in targets {
             let id = m.service().map_or("-", |s| s.id.as_str());
             writeln!(out, "  {id}  {}  {}", m.domain(), m.key)?;

@@ -135,7 +135,10 @@ pub async fn run(ctx: &Context) -> CmdResult {
         .filter(|(_, d)| !d.changes.is_empty())
         .collect();
     if !changed.is_empty() {
-        ctx.confirm(&format!("Edit {} services?", changed.len()))?;
+        ctx.confirm(&format!(
+            "Edit {} (the billing prices changed addons itself; no cost is known here)?",
+            crate::report::plural(changed.len(), "service")
+        ))?;
     }
     let jobs = changed
         .iter()
@@ -186,8 +189,7 @@ fn group_of<'a>(ctx: &'a Context, member: &Member) -> Option<&'a Group> {
 
 /// Prints the plan on stdout: one line per changed field, notes, and a count.
 fn print_plan(planned: &[(&Member, Diff)]) -> Result<(), CmdError> {
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let mut write = || -> std::io::Result<()> {
         for (member, diff) in planned {
             let id = member.service().map_or("-", |s| s.id.as_str());

@@ -34,8 +34,27 @@ impl Runner {
         jobs: Vec<J>,
         label: Option<&str>,
     ) -> Vec<JobResult<J::Output>> {
+        self.run_weighted(jobs, label, Vec::new()).await
+    }
+
+    /// Like [`Runner::run`], with progress counted in services: job `i` acts on
+    /// `weights[i]` of them (empty: one each).
+    pub async fn run_weighted<J: Job>(
+        &self,
+        jobs: Vec<J>,
+        label: Option<&str>,
+        weights: Vec<usize>,
+    ) -> Vec<JobResult<J::Output>> {
         let (tx, rx) = mpsc::unbounded_channel::<Event>();
-        let ui = label.map(|label| tokio::spawn(Ui::new(jobs.len(), label).run(rx)));
+        let ui = label.map(|label| {
+            let ui = Ui::new(jobs.len(), label);
+            let ui = if weights.is_empty() {
+                ui
+            } else {
+                ui.with_weights(weights)
+            };
+            tokio::spawn(ui.run(rx))
+        });
         // The client paces every request itself; the executor's own pacer only carries the
         // run-wide cool-down after a throttled answer.
         let pacer = Arc::new(Pacer::unlimited());

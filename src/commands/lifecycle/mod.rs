@@ -105,12 +105,14 @@ impl Context {
         let conn = connect(&loaded.manifest.billing, billing, Some(&loaded.path), pace).await?;
         let services = fleet::list_all(&conn.client, &loaded.manifest).await?;
         let fleet = Fleet::identify(&loaded.manifest, &services);
+        let interrupt = Interrupt::install();
+        crate::report::stop_when_stdout_closes(&interrupt.stop);
         Ok(Self {
             loaded,
             conn,
             fleet,
             confirm: confirm.clone(),
-            interrupt: Interrupt::install(),
+            interrupt,
             lock,
             started,
         })

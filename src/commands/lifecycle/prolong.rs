@@ -55,16 +55,12 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     let cost_text = total
         .as_ref()
         .map_or_else(|| "unknown".to_owned(), ToString::to_string);
+    let services = crate::report::plural(priced.len(), "service");
+    let months = crate::report::plural(args.period as usize, "month");
     crate::report::eprint_line(&format!(
-        "prolong: {} services by {} month(s), total {cost_text}",
-        priced.len(),
-        args.period
+        "prolong: {services} by {months}, total {cost_text}"
     ));
-    ctx.confirm(&format!(
-        "Renew {} services for {} month(s) at {cost_text}?",
-        priced.len(),
-        args.period
-    ))?;
+    ctx.confirm(&format!("Renew {services} for {months} at {cost_text}?"))?;
     let jobs = renew_jobs(&ctx, &priced, args.period);
     let results = runner.run(jobs, Some("prolong")).await;
     for ((member, quote), result) in priced.iter().zip(&results) {

@@ -93,7 +93,7 @@ impl StatusRow {
             item_status: shown.and_then(|s| s.item_status.clone()),
             ip: shown.and_then(|s| s.ip.clone()),
             expiredate: shown.and_then(|s| s.expiredate.clone()),
-            autoprolong: shown.and_then(|s| s.autoprolong.clone()),
+            autoprolong: shown.map(|s| crate::report::autoprolong_word(s.autoprolong.as_deref())),
             cost: shown.and_then(|s| s.cost.clone()),
             conflict_with: match &member.found {
                 Found::Conflict(s) => Some(s.id.clone()),
@@ -313,8 +313,7 @@ pub async fn status(args: &StatusArgs) -> CmdResult {
             path.display()
         ));
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match args.output {
         StatusFormat::Json => report.json(&mut out),
         StatusFormat::Text => report.text(&mut out),
