@@ -162,7 +162,11 @@ async fn a_second_checkout_waits_with_lock_timeout_then_orders_nothing() {
     ]);
     let ran = second.run().await;
     ran.code(0);
-    assert!(ran.stderr.contains("waiting for the lock"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("waiting for the lock"),
+        "{}",
+        ran.stderr
+    );
     assert_eq!(wait_exit(&mut child).await, Some(0));
     let rows = ran.report("web.results.csv");
     assert_eq!(count(&rows, RowOutcome::Exists), 40, "{rows:?}");
