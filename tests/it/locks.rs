@@ -301,3 +301,48 @@ async fn unlock_removes_the_lock_a_killed_run_left() {
     bf.run().await.code(0);
     assert_exactly(&sim.sim, 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_lifecycle_command_with_its_report() {
+    let sim = slow_sim(20).await;
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest(20, "  concurrency: 4\n  rate: 50\n"))
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
+    bf.run().await.code(0);
+    let renewals = |sim: &Sim| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.func == "service.prolong" && r.params.iter().any(|(k, _)| k == "sok"))
+            .count()
+    };
+    let bf = bf.args([
+        "prolong",
+        "web.yaml",
+        "--period",
+        "1",
+        "--yes",
+        "--concurrency",
+        "1",
+        "--rate",
+        "8",
+        "--report",
+        "prolong.csv",
+    ]);
+    let mut child = bf.spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while renewals(&sim.sim) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no renewal started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send("-TERM", child.id().unwrap());
+    assert_eq!(wait_exit(&mut child).await, Some(3));
+    let rows = harness::read_report(&bf.path("prolong.csv"));
+    assert_eq!(rows.len(), 20, "{rows:?}");
+    let prolonged = count(&rows, RowOutcome::Prolonged);
+    assert_eq!(prolonged, renewals(&sim.sim), "{rows:?}");
+    assert!(
+        prolonged < 20 && count(&rows, RowOutcome::Skipped) > 0,
+        "{rows:?}"
+    );
+}
