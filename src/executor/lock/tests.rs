@@ -1,3 +1,4 @@
+use super::key::{dir_from, fnv1a};
 use super::*;
 
 fn key(url: &str, group: &str) -> LockKey {
