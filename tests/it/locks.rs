@@ -346,3 +346,70 @@ async fn sigterm_stops_a_lifecycle_command_with_its_report() {
         "{rows:?}"
     );
 }
+
+/// One apply of 30 servers without retries against a simulator that answers a share of all
+/// calls 503 before doing anything: the run, and the keys whose order was looked up and found
+/// absent (`None` when the seed's faults stopped the run before ordering).
+async fn apply_without_retries(seed: u64) -> Option<(Billfleet, Vec<String>)> {
+    let sim = harness::sim(SimConfig {
+        dialect: SimDialect::Bm5,
+        faults: Faults {
+            seed,
+            fail_before: 0.1,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let bf = Billfleet::new()
+        .manifest(
+            "web.yaml",
+            &manifest(30, "  concurrency: 1\n  rate: 200\n  retries: 0\n"),
+        )
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
+    bf.run().await;
+    let report = bf.path("web.results.csv");
+    if !report.exists() {
+        return None;
+    }
+    let checked = harness::read_report(&report)
+        .into_iter()
+        .filter(|r| {
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("checked: not done"))
+        })
+        .map(|r| format!("{}-{}", r.group, r.seq))
+        .collect();
+    Some((bf, checked))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_checked_absent_is_closed_in_the_journal() {
+    // An order answered 503 before the billing did anything: outcome unknown, looked up,
+    // absent; without retries the run gives up on it right after the look-up. The faults
+    // are dice: try seeds until one gives such an order (almost every seed does).
+    let mut found = None;
+    for seed in 1..=12 {
+        if let Some((bf, checked)) = apply_without_retries(seed).await
+            && !checked.is_empty()
+        {
+            found = Some((bf, checked));
+            break;
+        }
+    }
+    let (bf, checked) = found.expect("no seed gave an order checked absent");
+    let (_, replay) =
+        billfleet::executor::Journal::open(&bf.path(".billfleet/web.journal")).unwrap();
+    for key in &checked {
+        assert!(
+            matches!(
+                replay.state(key),
+                Some(billfleet::executor::KeyState::Failed { .. })
+            ),
+            "{key}: {:?}",
+            replay.state(key)
+        );
+    }
+}
