@@ -413,3 +413,22 @@ async fn an_order_checked_absent_is_closed_in_the_journal() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_quits_at_once_and_the_rerun_is_safe() {
+    let sim = slow_sim(40).await;
+    let state = TempDir::new().unwrap();
+    let bf = checkout(&sim, state.path(), 30);
+    let mut child = start_until_landed(&bf, &sim.sim, 2).await;
+    let pid = child.id().unwrap();
+    send("-TERM", pid);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    send("-TERM", pid);
+    assert_eq!(wait_exit(&mut child).await, Some(3));
+
+    // Let a call the quitting process left on the wire finish in the billing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bf.run().await.code(0);
+    assert_exactly(&sim.sim, 30);
+    assert_eq!(order_calls(&sim.sim), 30, "no order sent twice");
+}
