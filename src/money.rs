@@ -364,5 +364,8 @@ mod tests {
         assert!(m.exceeds(f64::NAN));
         assert!(!m.exceeds(f64::INFINITY));
         assert!(Money::parse("50.001").unwrap().exceeds(50.0));
+        assert!(!Money::parse("50.01").unwrap().exceeds(50.01));
+        assert!(!Money::parse("0.3").unwrap().exceeds(0.1 + 0.2));
+        assert!(Money::parse("0.31").unwrap().exceeds(0.3));
     }
 }

@@ -39,6 +39,11 @@ async fn billfleet(url: &str, args: &[&str]) -> Run {
             .env("BILLFLEET_URL", url)
             .env("BILLFLEET_USER", "demo")
             .env("BILLFLEET_PASSWORD", "demo")
+            // Locks live in the user's state directory: keep the tests' out of $HOME.
+            .env(
+                "XDG_STATE_HOME",
+                std::env::temp_dir().join("billfleet-it-state"),
+            )
             .env_remove("RUST_LOG")
             .stdin(Stdio::null())
             .output()

@@ -162,7 +162,11 @@ async fn a_second_checkout_waits_with_lock_timeout_then_orders_nothing() {
     ]);
     let ran = second.run().await;
     ran.code(0);
-    assert!(ran.stderr.contains("waiting for the lock"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("waiting for the lock"),
+        "{}",
+        ran.stderr
+    );
     assert_eq!(wait_exit(&mut child).await, Some(0));
     let rows = ran.report("web.results.csv");
     assert_eq!(count(&rows, RowOutcome::Exists), 40, "{rows:?}");
@@ -296,4 +300,135 @@ async fn unlock_removes_the_lock_a_killed_run_left() {
     let bf = bf.args(["apply", "web.yaml", "--yes"]);
     bf.run().await.code(0);
     assert_exactly(&sim.sim, 20);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_stops_a_lifecycle_command_with_its_report() {
+    let sim = slow_sim(20).await;
+    let bf = Billfleet::new()
+        .manifest("web.yaml", &manifest(20, "  concurrency: 4\n  rate: 50\n"))
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
+    bf.run().await.code(0);
+    let renewals = |sim: &Sim| {
+        sim.requests()
+            .iter()
+            .filter(|r| r.func == "service.prolong" && r.params.iter().any(|(k, _)| k == "sok"))
+            .count()
+    };
+    let bf = bf.args([
+        "prolong",
+        "web.yaml",
+        "--period",
+        "1",
+        "--yes",
+        "--concurrency",
+        "1",
+        "--rate",
+        "8",
+        "--report",
+        "prolong.csv",
+    ]);
+    let mut child = bf.spawn();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while renewals(&sim.sim) < 3 {
+        assert!(tokio::time::Instant::now() < deadline, "no renewal started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    send("-TERM", child.id().unwrap());
+    assert_eq!(wait_exit(&mut child).await, Some(3));
+    let rows = harness::read_report(&bf.path("prolong.csv"));
+    assert_eq!(rows.len(), 20, "{rows:?}");
+    let prolonged = count(&rows, RowOutcome::Prolonged);
+    assert_eq!(prolonged, renewals(&sim.sim), "{rows:?}");
+    assert!(
+        prolonged < 20 && count(&rows, RowOutcome::Skipped) > 0,
+        "{rows:?}"
+    );
+}
+
+/// One apply of 30 servers without retries against a simulator that answers a share of all
+/// calls 503 before doing anything: the run, and the keys whose order was looked up and found
+/// absent (`None` when the seed's faults stopped the run before ordering).
+async fn apply_without_retries(seed: u64) -> Option<(Billfleet, Vec<String>)> {
+    let sim = harness::sim(SimConfig {
+        dialect: SimDialect::Bm5,
+        faults: Faults {
+            seed,
+            fail_before: 0.1,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .await;
+    let bf = Billfleet::new()
+        .manifest(
+            "web.yaml",
+            &manifest(30, "  concurrency: 1\n  rate: 200\n  retries: 0\n"),
+        )
+        .billing(&sim)
+        .args(["apply", "web.yaml", "--yes"]);
+    bf.run().await;
+    let report = bf.path("web.results.csv");
+    if !report.exists() {
+        return None;
+    }
+    let checked = harness::read_report(&report)
+        .into_iter()
+        .filter(|r| {
+            r.error
+                .as_deref()
+                .is_some_and(|e| e.contains("checked: not done"))
+        })
+        .map(|r| format!("{}-{}", r.group, r.seq))
+        .collect();
+    Some((bf, checked))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_order_checked_absent_is_closed_in_the_journal() {
+    // An order answered 503 before the billing did anything: outcome unknown, looked up,
+    // absent; without retries the run gives up on it right after the look-up. The faults
+    // are dice: try seeds until one gives such an order (almost every seed does).
+    let mut found = None;
+    for seed in 1..=12 {
+        if let Some((bf, checked)) = apply_without_retries(seed).await
+            && !checked.is_empty()
+        {
+            found = Some((bf, checked));
+            break;
+        }
+    }
+    let (bf, checked) = found.expect("no seed gave an order checked absent");
+    let (_, replay) =
+        billfleet::executor::Journal::open(&bf.path(".billfleet/web.journal")).unwrap();
+    for key in &checked {
+        assert!(
+            matches!(
+                replay.state(key),
+                Some(billfleet::executor::KeyState::Failed { .. })
+            ),
+            "{key}: {:?}",
+            replay.state(key)
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sigterm_quits_at_once_and_the_rerun_is_safe() {
+    let sim = slow_sim(40).await;
+    let state = TempDir::new().unwrap();
+    let bf = checkout(&sim, state.path(), 30);
+    let mut child = start_until_landed(&bf, &sim.sim, 2).await;
+    let pid = child.id().unwrap();
+    send("-TERM", pid);
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    send("-TERM", pid);
+    assert_eq!(wait_exit(&mut child).await, Some(3));
+
+    // Let a call the quitting process left on the wire finish in the billing.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    bf.run().await.code(0);
+    assert_exactly(&sim.sim, 30);
+    assert_eq!(order_calls(&sim.sim), 30, "no order sent twice");
 }

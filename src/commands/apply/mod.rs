@@ -1,11 +1,12 @@
 //! `billfleet apply`: reconcile, price, confirm, then order every missing server.
 //!
 //! The steps: load and validate the manifest; refuse without `--yes` off a terminal; take the
-//! lock of the account and every group, open the journal and check the report can be written; log in, list, plan and price ([`survey`]); decide each
-//! server, taking the journal of earlier runs into account ([`rows`]); the budget guard and
-//! the confirmation; the orders through the executor ([`job`]), a canary batch first when
-//! asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the CSV report,
-//! the inventory and the summary.
+//! lock of the billing account and every group, open the journal and check that the report
+//! can be written; log in, list, plan and price ([`survey`]); decide each server, taking the
+//! journal of earlier runs into account ([`rows`]); the budget guard and the confirmation;
+//! the same checks again, then the orders through the executor ([`job`]), a canary batch
+//! first when asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the
+//! CSV report, the inventory and the summary.
 
 mod job;
 mod lists;

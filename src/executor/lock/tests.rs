@@ -1,3 +1,4 @@
+use super::key::{dir_from, fnv1a};
 use super::*;
 
 fn key(url: &str, group: &str) -> LockKey {
@@ -168,4 +169,27 @@ async fn a_removed_lock_file_fails_verification() {
     let path = lock.paths().next().unwrap().to_owned();
     std::fs::remove_file(&path).unwrap();
     assert!(lock.verify().is_err());
+}
+
+#[test]
+fn a_sandbox_is_keyed_by_its_state_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("a")).unwrap();
+    let direct = dir.path().join("a/sandbox.json");
+    let roundabout = dir.path().join("a/../a/sandbox.json");
+    let a = LockKey::sandbox(&direct, "demo", "web");
+    assert_eq!(
+        a.file_name(),
+        LockKey::sandbox(&roundabout, "demo", "web").file_name()
+    );
+    assert!(
+        a.file_name().starts_with("web@sandbox-"),
+        "{}",
+        a.file_name()
+    );
+    let other = dir.path().join("b/sandbox.json");
+    assert_ne!(
+        a.file_name(),
+        LockKey::sandbox(&other, "demo", "web").file_name()
+    );
 }
