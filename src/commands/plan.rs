@@ -4,14 +4,19 @@
 
 use std::io::Write;
 
+use tokio_util::sync::CancellationToken;
+
+use super::apply::converge::{self, Completion};
+use super::apply::planfile::{self, SaveContext};
 use super::connect::{Connection, Pace, connect};
 use super::{CmdError, CmdResult, fleet};
 use crate::api::{ApiError, Service};
 use crate::cli::{OutputFormat, PlanArgs};
+use crate::executor::Policy;
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, Targets};
 
 /// What the billing says about a manifest before anything is ordered.
 pub struct Survey {
@@ -31,7 +36,7 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     let orders = plan.orders_per_group();
     let mut unit_prices = Vec::new();
     let mut total: Option<Money> = Some(Money::default());
-    for group in manifest.groups() {
+    for (index, group) in manifest.groups().enumerate() {
         let count = orders
             .iter()
             .find(|(g, _)| **g == *group.name)
@@ -39,7 +44,12 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
         let price = if count == 0 {
             None
         } else {
-            quote_group(conn, manifest, group).await
+            quote_group(conn, manifest, group)
+                .await
+                .unwrap_or_else(|reason| {
+                    plan.block(index, &group.name, reason);
+                    None
+                })
         };
         total = match (&price, total, count) {
             (_, None, _) => None,
@@ -58,26 +68,31 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     })
 }
 
-/// The billing's price for one server of `group`, or `None` (logged) when it gives none.
+/// The billing's price for one server of `group`: `Ok(None)` (logged) when the preview states
+/// none or failed transiently; `Err(reason)` when the billing refuses it (a tariff it does not
+/// sell, an invalid option): the group's part of the plan cannot be completed.
 async fn quote_group(
     conn: &Connection,
     manifest: &Manifest,
     group: &crate::manifest::Group,
-) -> Option<Money> {
+) -> Result<Option<Money>, String> {
     let call = plan::preview_call(manifest, group);
     let params: Vec<(&str, &str)> = call.params().collect();
     match conn.client.quote(&call.func, &params).await {
-        Ok(quote) if quote.total.is_some() => quote.total,
+        Ok(quote) if quote.total.is_some() => Ok(quote.total),
         Ok(_) => {
             tracing::warn!(
                 "the billing's order preview for group `{}` states no price",
                 group.name
             );
-            None
+            Ok(None)
         }
+        Err(e) if e.sent && !e.is_fatal() && !e.retryable() && !e.outcome_unknown() => Err(
+            format!("the billing refused the price preview ({}): {e}", call.func),
+        ),
         Err(e) => {
             tracing::warn!("cannot price group `{}`: {e}", group.name);
-            None
+            Ok(None)
         }
     }
 }
@@ -95,13 +110,43 @@ fn with_currency(total: Money, balance: &Money) -> Money {
 pub async fn run(args: &PlanArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let manifest = &loaded.manifest;
+    let targets = Targets::parse(manifest, &args.targets.target).map_err(CmdError::bad_input)?;
     let plan = if args.offline {
-        plan::plan_offline(manifest)
+        let mut plan = plan::plan_offline(manifest);
+        if let Some(targets) = &targets {
+            plan.select(targets);
+        }
+        plan
     } else {
         let pace = Pace::from_execution(&manifest.execution, None);
         let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
-        survey(&conn, manifest).await?.plan
+        let found = survey(&conn, manifest).await?;
+        let mut plan = found.plan;
+        let how = Completion {
+            targets: targets.as_ref(),
+            prune: args.prune,
+            policy: read_policy(manifest),
+            cancel: CancellationToken::new(),
+        };
+        converge::complete(&conn.client, manifest, &mut plan, &found.unit_prices, how).await?;
+        if let (Some(out), true) = (&args.out, plan.blocked.is_empty()) {
+            let how = SaveContext {
+                manifest: &args.manifest,
+                prune: args.prune,
+                targets: &args.targets.target,
+            };
+            planfile::save(out, &how, &conn, &plan)?;
+            tracing::info!(
+                "plan saved to {}; `billfleet apply {}` applies it",
+                out.display(),
+                out.display()
+            );
+        }
+        plan
     };
+    if let Some(problem) = blocked_error(&plan) {
+        return Err(problem);
+    }
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let written = match args.output {
@@ -111,7 +156,39 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
     written
         .and_then(|()| out.flush())
         .map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))?;
+    if args.detailed_exitcode && plan.summary().has_changes() {
+        return Ok(exit::CHANGES_PENDING);
+    }
     Ok(exit::OK)
+}
+
+/// A plan that cannot be completed is an error (exit 1) naming every blocked group.
+fn blocked_error(plan: &Plan) -> Option<CmdError> {
+    if plan.blocked.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = plan
+        .blocked
+        .iter()
+        .map(|b| format!("group `{}`: {}", b.group, b.reason))
+        .collect();
+    Some(CmdError {
+        code: exit::SOME_FAILED,
+        message: format!(
+            "the plan cannot be completed; `apply` would order nothing for these groups:\n  {}",
+            lines.join("\n  ")
+        ),
+    })
+}
+
+/// Concurrency and retries of the plan's reads (the manifest's `execution`).
+fn read_policy(manifest: &Manifest) -> Policy {
+    let execution = &manifest.execution;
+    Policy {
+        concurrency: usize::try_from(execution.concurrency).unwrap_or(1).max(1),
+        retries: u32::try_from(execution.retries).unwrap_or(0),
+        ..Policy::default()
+    }
 }
 
 impl From<ApiError> for CmdError {

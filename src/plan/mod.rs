@@ -63,6 +63,8 @@ pub struct Blocked {
 pub struct Undeclared {
     /// Group name.
     pub group: Arc<str>,
+    /// Position of the group in the manifest.
+    pub group_index: usize,
     /// Its seq.
     pub seq: u64,
     /// Its key (= its remoteid).
@@ -254,6 +256,27 @@ impl Plan {
             }
         }
         summary
+    }
+
+    /// The cost of the targeted orders at `unit_prices` (one per group, manifest order);
+    /// `None` when a group with orders has no price. A total with no currency takes
+    /// `currency`.
+    pub fn cost_of_orders(&self, unit_prices: &[Option<Money>], currency: &str) -> Option<Money> {
+        let mut total = Money::default();
+        for (index, price) in unit_prices.iter().enumerate() {
+            let n = self
+                .servers
+                .iter()
+                .filter(|s| s.targeted && s.group_index == index && s.action == Action::Order)
+                .count() as u64;
+            if n > 0 {
+                total = total.plus(&price.as_ref()?.times(n));
+            }
+        }
+        if total.currency.is_empty() {
+            total.currency = currency.to_owned();
+        }
+        Some(total)
     }
 
     /// `--prune`: every undeclared service is to be deleted.

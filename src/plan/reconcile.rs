@@ -135,6 +135,7 @@ pub(crate) fn leftovers(
         .groups()
         .map(|g| (g, Arc::from(g.name.as_str())))
         .collect();
+    let position = |name: &Arc<str>| groups.iter().position(|(_, n)| n == name).unwrap_or(0);
     let mut out: Vec<Undeclared> = Vec::new();
     for service in existing.iter().filter(|s| is_live(s.status)) {
         if matched.contains(&std::ptr::from_ref(service)) {
@@ -153,6 +154,7 @@ pub(crate) fn leftovers(
         if let Some((name, seq)) = found {
             out.push(Undeclared {
                 group: Arc::clone(name),
+                group_index: position(name),
                 seq,
                 key: remoteid.to_owned(),
                 service: service.clone(),
@@ -161,8 +163,7 @@ pub(crate) fn leftovers(
             });
         }
     }
-    let position = |u: &Undeclared| groups.iter().position(|(_, n)| *n == u.group);
-    out.sort_by_key(|u| (position(u), u.seq));
+    out.sort_by_key(|u| (u.group_index, u.seq));
     out
 }
 

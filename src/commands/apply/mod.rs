@@ -7,9 +7,11 @@
 //! asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the CSV report,
 //! the inventory and the summary.
 
+pub(crate) mod converge;
 mod job;
 mod lists;
 mod moves;
+pub(crate) mod planfile;
 mod rows;
 mod survey;
 mod wait;
@@ -36,6 +38,8 @@ use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
 use crate::pace::Pacer;
+use crate::plan::Targets;
+use crate::plan::file::SavedPlan;
 use crate::report::{self, ReportRow, RowOutcome, Summary, Ui};
 
 /// The run's settings after the command line's overrides.
@@ -93,9 +97,16 @@ impl Settings {
 
 /// `billfleet apply`.
 pub async fn run(args: &ApplyArgs) -> CmdResult {
+    let resolved = planfile::resolve(args)?;
+    let args = &resolved.args;
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let settings = Settings::new(args, &loaded.manifest)?;
+    let targets =
+        Targets::parse(&loaded.manifest, &args.targets.target).map_err(CmdError::bad_input)?;
     confirm::require_yes_or_terminal(args.confirm.yes, "apply").map_err(CmdError::bad_input)?;
+    if let Some(saved) = &resolved.saved {
+        planfile::check_manifest(saved, &args.manifest)?;
+    }
     let _lock =
         ApplyLock::acquire(&args.manifest).map_err(|e| CmdError::bad_input(e.to_string()))?;
     let (journal, replay) = Journal::open(&Journal::path_for(&args.manifest))
@@ -113,6 +124,8 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
         manifest: &loaded.manifest,
         settings,
         interrupt: &interrupt,
+        saved: resolved.saved.as_ref(),
+        targets: targets.as_ref(),
     };
     tokio::select! {
         biased;
@@ -131,6 +144,10 @@ struct Apply<'a> {
     manifest: &'a Manifest,
     settings: Settings,
     interrupt: &'a Interrupt,
+    /// The saved plan given instead of a manifest, if any.
+    saved: Option<&'a SavedPlan>,
+    /// `--target`.
+    targets: Option<&'a Targets>,
 }
 
 impl Apply<'_> {
@@ -144,11 +161,13 @@ impl Apply<'_> {
             self.settings.pace,
         )
         .await?;
-        let survey = survey::survey(&conn, manifest, self.settings.retry).await?;
+        let mut survey = survey::survey(&conn, manifest, self.settings.retry).await?;
+        let full = self.complete(&conn, &mut survey).await?;
         let allocator = Allocator::new(
             survey::group_ranges(manifest),
             survey::used_domains(&survey, &replay),
         );
+        survey.plan = converge::order_view(&full);
         let ctx = Arc::new(Ctx {
             client: conn.client.clone(),
             journal,
@@ -158,10 +177,12 @@ impl Apply<'_> {
         });
         let mut entries = rows::entries(manifest, &survey, &replay, &ctx);
         drop(replay);
-        self.authorize(&entries, &survey)?;
+        converge::adjust_entries(&full, &mut entries);
+        self.authorize(&entries, &survey, &full)?;
         let mut tally = Tally::default();
         self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
             .await;
+        self.converge(&conn, &full, &mut entries, &mut tally).await;
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
         let rows = self.write_report(&entries)?;
         Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls()).print();
@@ -179,20 +200,99 @@ impl Apply<'_> {
         Ok(rows::exit_code(&entries, &tally, not_ready))
     }
 
+    /// The survey's second half: targets, drift (edit forms), prune; with a saved plan, the
+    /// check that it still holds. Returns the whole plan (the survey keeps its own).
+    async fn complete(
+        &self,
+        conn: &Connection,
+        survey: &mut survey::Survey,
+    ) -> Result<crate::plan::Plan, CmdError> {
+        let how = converge::Completion {
+            targets: self.targets,
+            prune: self.args.prune,
+            policy: self.settings.policy.clone(),
+            cancel: self.interrupt.stop.clone(),
+        };
+        let unit_prices = survey.unit_prices.clone();
+        converge::complete(
+            &conn.client,
+            self.manifest,
+            &mut survey.plan,
+            &unit_prices,
+            how,
+        )
+        .await?;
+        if let Some(saved) = self.saved {
+            planfile::check(saved, conn, &survey.plan)?;
+        }
+        for server in survey.plan.servers.iter().filter(|s| s.targeted) {
+            if server.action == crate::plan::Action::Conflict && server.drift.is_some() {
+                tracing::warn!("{}: {}; left as it is", server.key, server.reason());
+            }
+        }
+        for blocked in &survey.plan.blocked {
+            tracing::error!(
+                "group `{}`: {}; nothing is ordered for it",
+                blocked.group,
+                blocked.reason
+            );
+        }
+        Ok(survey.plan.clone())
+    }
+
+    /// After the orders: the updates, then with `--prune` the deletes (unless stopped).
+    async fn converge(
+        &self,
+        conn: &Connection,
+        plan: &crate::plan::Plan,
+        entries: &mut Vec<Entry>,
+        tally: &mut Tally,
+    ) {
+        let runner = lifecycle_runner(&self.settings.policy, self.interrupt);
+        if tally.stopped.is_none()
+            && converge::push_updates(&conn.client, &runner, plan, entries).await
+        {
+            tally
+                .stopped
+                .get_or_insert_with(|| "stopped while updating".to_owned());
+        }
+        if tally.stopped.is_none() && converge::prune(&conn.client, &runner, plan, entries).await {
+            tally
+                .stopped
+                .get_or_insert_with(|| "stopped while pruning".to_owned());
+        }
+    }
+
     /// The budget guard, then the confirmation. On a refusal the report still lists every
     /// server (nothing ordered).
-    fn authorize(&self, entries: &[Entry], survey: &survey::Survey) -> Result<(), CmdError> {
+    fn authorize(
+        &self,
+        entries: &[Entry],
+        survey: &survey::Survey,
+        plan: &crate::plan::Plan,
+    ) -> Result<(), CmdError> {
         let estimate = rows::estimate(self.manifest, entries, &survey.unit_prices);
         let balance = &survey.balance;
         if let Err(why) = rows::guard(&estimate, self.manifest.execution.max_spend, balance) {
             self.write_report(entries)?;
             return Err(CmdError::aborted(why));
         }
-        if estimate.count == 0 {
+        let (updates, deletes) = converge::pending(plan);
+        if estimate.count == 0 && updates + deletes == 0 {
             return Ok(());
         }
+        for u in plan.undeclared.iter().filter(|u| u.targeted) {
+            if u.action == crate::plan::Leftover::Delete {
+                report::eprint_line(&format!(
+                    "to delete: service {} {} ({}, no longer declared)",
+                    u.service.id,
+                    u.service.domain.as_deref().unwrap_or("-"),
+                    u.key
+                ));
+            }
+        }
         let question = format!(
-            "Order {} servers for ~{} (balance {})?",
+            "Order {} servers for ~{} (balance {}), update {updates}, delete {deletes}?",
             estimate.count,
             estimate
                 .total
@@ -364,6 +464,14 @@ impl Apply<'_> {
         report::write_report(path, &rows).map_err(|e| CmdError::aborted(e.to_string()))?;
         tracing::info!("report written to {}", path.display());
         Ok(rows)
+    }
+}
+
+/// The lifecycle commands' job runner with apply's policy and Ctrl-C.
+fn lifecycle_runner(policy: &Policy, interrupt: &Interrupt) -> super::lifecycle::jobs::Runner {
+    super::lifecycle::jobs::Runner {
+        policy: policy.clone(),
+        cancel: interrupt.stop.clone(),
     }
 }
 
