@@ -74,7 +74,8 @@ pub(super) async fn survey(
             .servers
             .iter()
             .any(|s| s.group_index == index && s.action != Action::Exists);
-        if !ordering || unit_prices.get(index).is_some_and(Option::is_some) {
+        let blocked = found.plan.blocked_reason(index).is_some();
+        if !ordering || blocked || unit_prices.get(index).is_some_and(Option::is_some) {
             continue;
         }
         let price = quote(conn, manifest, group, retry).await?;
