@@ -83,7 +83,10 @@ async fn read_forms(
             Outcome::Done(form) => {
                 forms.insert(result.key, form.values);
             }
-            Outcome::Failed { error, class } if class == ErrorClass::Fatal => {
+            Outcome::Failed {
+                error,
+                class: ErrorClass::Fatal,
+            } => {
                 return Err(CmdError::aborted(format!("the billing refused: {error}")));
             }
             Outcome::Failed { error, .. } => block_service(plan, &result.key, &error),

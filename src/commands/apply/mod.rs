@@ -245,7 +245,7 @@ impl Apply<'_> {
         &self,
         conn: &Connection,
         plan: &crate::plan::Plan,
-        entries: &mut Vec<Entry>,
+        entries: &mut [Entry],
         tally: &mut Tally,
     ) {
         let runner = lifecycle_runner(&self.settings.policy, self.interrupt);
