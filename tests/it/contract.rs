@@ -365,3 +365,32 @@ async fn unknown_tariff_fails_the_plan_and_apply_orders_nothing_for_it() {
             .contains("cannot be completed")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lifecycle_commands_take_targets() {
+    let sim = sim().await;
+    let bf = applied(&sim, &manifest(3, 1024, 6)).await;
+    let (bf, ran) = run(bf, &["suspend", "web.yaml", "--yes", "--target", "web-1"]).await;
+    ran.code(0);
+    let outcomes: Vec<(u64, RowOutcome)> = ran
+        .report("web.results.csv")
+        .iter()
+        .map(|r| (r.seq, r.outcome))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            (1, RowOutcome::Suspended),
+            (2, RowOutcome::Skipped),
+            (3, RowOutcome::Skipped)
+        ]
+    );
+    let status = |key: &str| live_by_remoteid(&sim.sim, key).map(|s| s.status);
+    assert_eq!(
+        (status("web-1"), status("web-2"), status("web-3")),
+        (Some(3), Some(2), Some(2))
+    );
+    let (_bf, ran) = run(bf, &["destroy", "web.yaml", "--yes", "--target", "web-7"]).await;
+    ran.code(2);
+    assert_eq!(status("web-1"), Some(3));
+}

@@ -230,6 +230,20 @@ impl Apply<'_> {
                 tracing::warn!("{}: {}; left as it is", server.key, server.reason());
             }
         }
+        let kept: Vec<&str> = survey
+            .plan
+            .undeclared
+            .iter()
+            .filter(|u| u.targeted && u.action == crate::plan::Leftover::Orphan)
+            .map(|u| u.key.as_str())
+            .collect();
+        if !kept.is_empty() {
+            tracing::warn!(
+                "{} undeclared services of the fleet are kept ({}); `apply --prune` deletes them",
+                kept.len(),
+                kept.join(", ")
+            );
+        }
         for blocked in &survey.plan.blocked {
             tracing::error!(
                 "group `{}`: {}; nothing is ordered for it",
