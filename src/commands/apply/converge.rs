@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use tokio_util::sync::CancellationToken;
 
-use super::rows::Entry;
+use super::rows::{Entry, Tally};
 use crate::api::{Action as ListAction, BillingClient, EditForm};
 use crate::commands::CmdError;
+use crate::commands::connect::Connection;
 use crate::commands::lifecycle::jobs::{Act, Edit, Read, Runner};
-use crate::executor::{ErrorClass, JobResult, Outcome, Policy};
+use crate::executor::{ErrorClass, Interrupt, JobResult, Outcome, Policy};
 use crate::manifest::Manifest;
 use crate::money::Money;
 use crate::plan::{Action, Leftover, Plan, Targets};
@@ -177,6 +178,91 @@ fn entry(row: ReportRow, key: String, group_index: usize, item_type: &str) -> En
         item_type: item_type.to_owned(),
         declared: None,
         slot: None,
+    }
+}
+
+impl super::Apply<'_> {
+    /// The survey's second half: targets, drift (edit forms), prune; with a saved plan, the
+    /// check that it still holds. Returns the whole plan (the survey keeps its own).
+    pub(super) async fn complete_plan(
+        &self,
+        conn: &Connection,
+        survey: &mut super::survey::Survey,
+    ) -> Result<Plan, CmdError> {
+        let how = Completion {
+            targets: self.targets,
+            prune: self.args.prune,
+            policy: self.settings.policy.clone(),
+            cancel: self.interrupt.stop.clone(),
+        };
+        let unit_prices = survey.unit_prices.clone();
+        complete(
+            &conn.client,
+            self.manifest,
+            &mut survey.plan,
+            &unit_prices,
+            how,
+        )
+        .await?;
+        if let Some(saved) = self.saved {
+            super::planfile::check(saved, conn, &survey.plan)?;
+        }
+        for server in survey.plan.servers.iter().filter(|s| s.targeted) {
+            if server.action == Action::Conflict && server.drift.is_some() {
+                tracing::warn!("{}: {}; left as it is", server.key, server.reason());
+            }
+        }
+        let kept: Vec<&str> = survey
+            .plan
+            .undeclared
+            .iter()
+            .filter(|u| u.targeted && u.action == Leftover::Orphan)
+            .map(|u| u.key.as_str())
+            .collect();
+        if !kept.is_empty() {
+            tracing::warn!(
+                "{} undeclared services of the fleet are kept ({}); `apply --prune` deletes them",
+                kept.len(),
+                kept.join(", ")
+            );
+        }
+        for blocked in &survey.plan.blocked {
+            tracing::error!(
+                "group `{}`: {}; nothing is ordered for it",
+                blocked.group,
+                blocked.reason
+            );
+        }
+        Ok(survey.plan.clone())
+    }
+
+    /// After the orders: the updates, then with `--prune` the deletes (unless stopped).
+    pub(super) async fn converge(
+        &self,
+        conn: &Connection,
+        plan: &Plan,
+        entries: &mut [Entry],
+        tally: &mut Tally,
+    ) {
+        let runner = runner(&self.settings.policy, self.interrupt);
+        if tally.stopped.is_none() && push_updates(&conn.client, &runner, plan, entries).await {
+            tally
+                .stopped
+                .get_or_insert_with(|| "stopped while updating".to_owned());
+        }
+        if tally.stopped.is_none() && prune(&conn.client, &runner, plan, entries).await {
+            tally
+                .stopped
+                .get_or_insert_with(|| "stopped while pruning".to_owned());
+        }
+    }
+}
+
+/// The lifecycle commands' job runner with apply's policy and Ctrl-C.
+fn runner(policy: &Policy, interrupt: &Interrupt) -> Runner {
+    Runner {
+        policy: policy.clone(),
+        cancel: interrupt.stop.clone(),
     }
 }
 

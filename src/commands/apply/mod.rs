@@ -162,7 +162,7 @@ impl Apply<'_> {
         )
         .await?;
         let mut survey = survey::survey(&conn, manifest, self.settings.retry).await?;
-        let full = self.complete(&conn, &mut survey).await?;
+        let full = self.complete_plan(&conn, &mut survey).await?;
         let allocator = Allocator::new(
             survey::group_ranges(manifest),
             survey::used_domains(&survey, &replay),
@@ -198,83 +198,6 @@ impl Apply<'_> {
             ));
         }
         Ok(rows::exit_code(&entries, &tally, not_ready))
-    }
-
-    /// The survey's second half: targets, drift (edit forms), prune; with a saved plan, the
-    /// check that it still holds. Returns the whole plan (the survey keeps its own).
-    async fn complete(
-        &self,
-        conn: &Connection,
-        survey: &mut survey::Survey,
-    ) -> Result<crate::plan::Plan, CmdError> {
-        let how = converge::Completion {
-            targets: self.targets,
-            prune: self.args.prune,
-            policy: self.settings.policy.clone(),
-            cancel: self.interrupt.stop.clone(),
-        };
-        let unit_prices = survey.unit_prices.clone();
-        converge::complete(
-            &conn.client,
-            self.manifest,
-            &mut survey.plan,
-            &unit_prices,
-            how,
-        )
-        .await?;
-        if let Some(saved) = self.saved {
-            planfile::check(saved, conn, &survey.plan)?;
-        }
-        for server in survey.plan.servers.iter().filter(|s| s.targeted) {
-            if server.action == crate::plan::Action::Conflict && server.drift.is_some() {
-                tracing::warn!("{}: {}; left as it is", server.key, server.reason());
-            }
-        }
-        let kept: Vec<&str> = survey
-            .plan
-            .undeclared
-            .iter()
-            .filter(|u| u.targeted && u.action == crate::plan::Leftover::Orphan)
-            .map(|u| u.key.as_str())
-            .collect();
-        if !kept.is_empty() {
-            tracing::warn!(
-                "{} undeclared services of the fleet are kept ({}); `apply --prune` deletes them",
-                kept.len(),
-                kept.join(", ")
-            );
-        }
-        for blocked in &survey.plan.blocked {
-            tracing::error!(
-                "group `{}`: {}; nothing is ordered for it",
-                blocked.group,
-                blocked.reason
-            );
-        }
-        Ok(survey.plan.clone())
-    }
-
-    /// After the orders: the updates, then with `--prune` the deletes (unless stopped).
-    async fn converge(
-        &self,
-        conn: &Connection,
-        plan: &crate::plan::Plan,
-        entries: &mut [Entry],
-        tally: &mut Tally,
-    ) {
-        let runner = lifecycle_runner(&self.settings.policy, self.interrupt);
-        if tally.stopped.is_none()
-            && converge::push_updates(&conn.client, &runner, plan, entries).await
-        {
-            tally
-                .stopped
-                .get_or_insert_with(|| "stopped while updating".to_owned());
-        }
-        if tally.stopped.is_none() && converge::prune(&conn.client, &runner, plan, entries).await {
-            tally
-                .stopped
-                .get_or_insert_with(|| "stopped while pruning".to_owned());
-        }
     }
 
     /// The budget guard, then the confirmation. On a refusal the report still lists every
@@ -478,14 +401,6 @@ impl Apply<'_> {
         report::write_report(path, &rows).map_err(|e| CmdError::aborted(e.to_string()))?;
         tracing::info!("report written to {}", path.display());
         Ok(rows)
-    }
-}
-
-/// The lifecycle commands' job runner with apply's policy and Ctrl-C.
-fn lifecycle_runner(policy: &Policy, interrupt: &Interrupt) -> super::lifecycle::jobs::Runner {
-    super::lifecycle::jobs::Runner {
-        policy: policy.clone(),
-        cancel: interrupt.stop.clone(),
     }
 }
 

@@ -39,9 +39,12 @@ impl Entry {
             && self.row.ip.as_deref().is_some_and(|ip| !ip.is_empty())
     }
 
-    /// True for servers that exist after the run (ordered now or before).
+    /// True for servers that exist after the run (ordered now or before, updated).
     pub(super) fn is_present(&self) -> bool {
-        matches!(self.row.outcome, RowOutcome::Ordered | RowOutcome::Exists)
+        matches!(
+            self.row.outcome,
+            RowOutcome::Ordered | RowOutcome::Exists | RowOutcome::Updated
+        )
     }
 
     /// Takes the status, address and expiry of `service` into the row.
