@@ -394,3 +394,38 @@ async fn lifecycle_commands_take_targets() {
     ran.code(2);
     assert_eq!(status("web-1"), Some(3));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tariff_drift_is_a_conflict_never_pushed_nor_reordered() {
+    let sim = sim().await;
+    sim.sim.add_service(NewService {
+        domain: "web-001.example.com".into(),
+        remoteid: Some("web-1".into()),
+        pricelist: 8,
+        ..NewService::default()
+    });
+    let (bf, ran) = run(
+        bf(&sim, &manifest(2, 1024, 6)),
+        &["plan", "web.yaml", "--output", "json"],
+    )
+    .await;
+    ran.code(0);
+    let plan = json(&ran);
+    assert_eq!(plan["servers"][0]["action"], "conflict", "{plan}");
+    let reason = plan["servers"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("pricelist: 8 → 6"), "{reason}");
+    assert_eq!(plan["servers"][1]["action"], "order");
+    let (bf, ran) = run(bf, &["plan", "web.yaml", "--detailed-exitcode"]).await;
+    ran.code(4);
+    let (_bf, ran) = run(bf, &["apply", "web.yaml", "--yes"]).await;
+    ran.code(0);
+    let requests = sim.sim.requests();
+    let mutating: Vec<&LoggedRequest> = requests.iter().filter(|r| is_mutating(r)).collect();
+    assert_eq!(mutating.len(), 1, "{mutating:?}");
+    assert!(
+        mutating[0]
+            .params
+            .iter()
+            .any(|(k, v)| k == "remoteid" && v == "web-2")
+    );
+}
