@@ -169,12 +169,7 @@ impl Serialize for AmountJson<'_> {
 /// a table of servers (long groups abridged), then the totals.
 pub fn text<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
     let mut w = BufWriter::new(w);
-    let targeted: Vec<PlannedServer> = plan
-        .servers
-        .iter()
-        .filter(|s| s.targeted)
-        .cloned()
-        .collect();
+    let targeted: Vec<&PlannedServer> = plan.servers.iter().filter(|s| s.targeted).collect();
     let mut rest = targeted.as_slice();
     while let Some(first) = rest.first() {
         let len = rest
@@ -237,7 +232,7 @@ fn write_undeclared<W: Write>(w: &mut W, undeclared: &[Undeclared]) -> io::Resul
 }
 
 /// One group: header, common parameters, rows.
-fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()> {
+fn write_group<W: Write>(w: &mut W, servers: &[&PlannedServer]) -> io::Result<()> {
     let Some(first) = servers.first() else {
         return Ok(());
     };
@@ -298,7 +293,7 @@ fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()>
 }
 
 /// Short groups show every row; long ones the head, the tail and every conflict.
-fn is_shown(servers: &[PlannedServer], i: usize) -> bool {
+fn is_shown(servers: &[&PlannedServer], i: usize) -> bool {
     servers.len() <= FULL_ROWS
         || i < HEAD_ROWS
         || i >= servers.len() - TAIL_ROWS
