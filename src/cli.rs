@@ -127,8 +127,29 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: OutputFormat,
+    /// Exit 0 when there is nothing to do, 4 when an order, update, delete or conflict is
+    /// pending.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also save the plan to FILE (versioned JSON) for `apply FILE`.
+    #[arg(long, value_name = "FILE", conflicts_with = "offline")]
+    pub out: Option<PathBuf>,
+    /// Plan to delete the undeclared services (count lowered) instead of keeping them.
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     #[command(flatten)]
     pub billing: BillingArgs,
+}
+
+/// `--target`: restrict a command to some declared servers.
+#[derive(Debug, Clone, Args, Default)]
+pub struct TargetArgs {
+    /// Only this server key (`web-2`, the unpadded `<group>-<seq>`) or group (`web`);
+    /// repeatable. Servers left out get `skipped` rows.
+    #[arg(long = "target", value_name = "KEY|GROUP")]
+    pub target: Vec<String>,
 }
 
 /// Flags shared by every mutating command.
@@ -153,10 +174,16 @@ pub struct ConfirmArgs {
 }
 
 /// `apply`
-#[derive(Debug, Args)]
+#[derive(Debug, Clone, Args)]
 pub struct ApplyArgs {
-    /// The manifest (YAML).
+    /// The manifest (YAML), or a plan saved with `plan --out` (applied exactly, or refused
+    /// when stale).
     pub manifest: PathBuf,
+    /// Also delete the undeclared services of the fleet (count lowered).
+    #[arg(long)]
+    pub prune: bool,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     /// After ordering, wait until every service is active with an IP.
@@ -194,6 +221,8 @@ pub struct StatusArgs {
     #[arg(long, value_name = "PATH")]
     pub inventory: Option<PathBuf>,
     #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
     pub billing: BillingArgs,
 }
 
@@ -208,6 +237,8 @@ pub struct ProlongArgs {
     #[command(flatten)]
     pub confirm: ConfirmArgs,
     #[command(flatten)]
+    pub targets: TargetArgs,
+    #[command(flatten)]
     pub billing: BillingArgs,
 }
 
@@ -218,6 +249,8 @@ pub struct MutateArgs {
     pub manifest: PathBuf,
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+    #[command(flatten)]
+    pub targets: TargetArgs,
     #[command(flatten)]
     pub billing: BillingArgs,
 }

@@ -9,3 +9,5 @@ pub const BAD_INPUT: u8 = 2;
 /// Aborted before finishing: authentication refused, budget guard tripped,
 /// insufficient balance, interrupted.
 pub const ABORTED: u8 = 3;
+/// Only with `plan --detailed-exitcode`: the plan is valid and changes are pending.
+pub const CHANGES_PENDING: u8 = 4;

@@ -9,7 +9,7 @@
 //! | [`cli`] | clap argument types only |
 //! | [`config`] | validated runtime options, profiles (TOML), credentials |
 //! | [`manifest`] | the typed manifest, loading with positions, validation, domain patterns |
-//! | [`plan`] | pure: manifest (+ existing services, prices) → the exact calls `apply` makes |
+//! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) → the Plan (order, update, delete, conflict, with exact calls); targets; saved plans |
 //! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
 //! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |

@@ -4,14 +4,19 @@
 
 use std::io::Write;
 
+use tokio_util::sync::CancellationToken;
+
+use super::apply::converge::{self, Completion};
+use super::apply::planfile::{self, SaveContext};
 use super::connect::{Connection, Pace, connect};
 use super::{CmdError, CmdResult, fleet};
 use crate::api::{ApiError, Service};
 use crate::cli::{OutputFormat, PlanArgs};
+use crate::executor::Policy;
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
-use crate::plan::{self, Plan};
+use crate::plan::{self, Plan, Targets};
 
 /// What the billing says about a manifest before anything is ordered.
 pub struct Survey {
@@ -21,14 +26,12 @@ pub struct Survey {
     pub services: Vec<(String, Service)>,
     /// Price of one server per group (same order as the manifest's groups), when known.
     pub unit_prices: Vec<Option<Money>>,
-    /// Groups that cannot be planned: nothing may be ordered for them.
-    pub blocked: Vec<Blocked>,
 }
 
 /// A group that cannot be planned, because the list of its item type is not known complete:
 /// a server missing from such a list may exist all the same.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Blocked {
+struct Blocked {
     /// Position of the group in the manifest.
     pub group_index: usize,
     /// Its name.
@@ -53,24 +56,19 @@ impl Blocked {
             })
             .collect()
     }
-
-    /// `group `web` cannot be planned: …`
-    pub fn message(&self) -> String {
-        format!(
-            "group `{}` cannot be planned: {}; nothing is ordered for it",
-            self.group, self.reason
-        )
-    }
 }
 
 /// Logs in, lists, reconciles and prices. A group whose list is not known complete is not
-/// priced; it is named in [`Survey::blocked`].
+/// priced; it is named in the plan's `blocked` groups.
 pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, ApiError> {
     let account = conn.client.whoami().await?;
     let lists = fleet::list_each(&conn.client, manifest).await?;
     let blocked = Blocked::find(manifest, &lists.gaps);
     let services = lists.services;
     let mut plan = plan::plan_against(manifest, &fleet::existing_all(&services));
+    for b in &blocked {
+        plan.block(b.group_index, &b.group, b.reason.clone());
+    }
     let orders = plan.orders_per_group();
     let mut unit_prices = Vec::new();
     let mut total: Option<Money> = Some(Money::default());
@@ -83,7 +81,12 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
         let price = if count == 0 {
             None
         } else {
-            quote_group(conn, manifest, group).await
+            quote_group(conn, manifest, group)
+                .await
+                .unwrap_or_else(|reason| {
+                    plan.block(index, &group.name, reason);
+                    None
+                })
         };
         total = match (&price, total, count) {
             (_, None, _) => None,
@@ -99,30 +102,34 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
         plan,
         services,
         unit_prices,
-        blocked,
     })
 }
 
-/// The billing's price for one server of `group`, or `None` (logged) when it gives none.
+/// The billing's price for one server of `group`: `Ok(None)` (logged) when the preview states
+/// none or failed transiently; `Err(reason)` when the billing refuses it (a tariff it does not
+/// sell, an invalid option): the group's part of the plan cannot be completed.
 async fn quote_group(
     conn: &Connection,
     manifest: &Manifest,
     group: &crate::manifest::Group,
-) -> Option<Money> {
+) -> Result<Option<Money>, String> {
     let call = plan::preview_call(manifest, group);
     let params: Vec<(&str, &str)> = call.params().collect();
     match conn.client.quote(&call.func, &params).await {
-        Ok(quote) if quote.total.is_some() => quote.total,
+        Ok(quote) if quote.total.is_some() => Ok(quote.total),
         Ok(_) => {
             tracing::warn!(
                 "the billing's order preview for group `{}` states no price",
                 group.name
             );
-            None
+            Ok(None)
         }
+        Err(e) if e.sent && !e.is_fatal() && !e.retryable() && !e.outcome_unknown() => Err(
+            format!("the billing refused the price preview ({}): {e}", call.func),
+        ),
         Err(e) => {
             tracing::warn!("cannot price group `{}`: {e}", group.name);
-            None
+            Ok(None)
         }
     }
 }
@@ -140,18 +147,43 @@ fn with_currency(total: Money, balance: &Money) -> Money {
 pub async fn run(args: &PlanArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let manifest = &loaded.manifest;
+    let targets = Targets::parse(manifest, &args.targets.target).map_err(CmdError::bad_input)?;
     let plan = if args.offline {
-        plan::plan_offline(manifest)
+        let mut plan = plan::plan_offline(manifest);
+        if let Some(targets) = &targets {
+            plan.select(targets);
+        }
+        plan
     } else {
         let pace = Pace::from_execution(&manifest.execution, None);
         let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
         let found = survey(&conn, manifest).await?;
-        if !found.blocked.is_empty() {
-            let lines: Vec<String> = found.blocked.iter().map(Blocked::message).collect();
-            return Err(CmdError::some_failed(lines.join("\nerror: ")));
+        let mut plan = found.plan;
+        let how = Completion {
+            targets: targets.as_ref(),
+            prune: args.prune,
+            policy: read_policy(manifest),
+            cancel: CancellationToken::new(),
+        };
+        converge::complete(&conn.client, manifest, &mut plan, &found.unit_prices, how).await?;
+        if let (Some(out), true) = (&args.out, plan.blocked.is_empty()) {
+            let how = SaveContext {
+                manifest: &args.manifest,
+                prune: args.prune,
+                targets: &args.targets.target,
+            };
+            planfile::save(out, &how, &conn, &plan)?;
+            tracing::info!(
+                "plan saved to {}; `billfleet apply {}` applies it",
+                out.display(),
+                out.display()
+            );
         }
-        found.plan
+        plan
     };
+    if let Some(problem) = blocked_error(&plan) {
+        return Err(problem);
+    }
     let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match args.output {
         OutputFormat::Json => plan::render::json(&plan, &mut out),
@@ -160,5 +192,34 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
     written
         .and_then(|()| out.flush())
         .map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))?;
+    if args.detailed_exitcode && plan.summary().has_changes() {
+        return Ok(exit::CHANGES_PENDING);
+    }
     Ok(exit::OK)
+}
+
+/// A plan that cannot be completed is an error (exit 1) naming every blocked group.
+fn blocked_error(plan: &Plan) -> Option<CmdError> {
+    if plan.blocked.is_empty() {
+        return None;
+    }
+    let lines: Vec<String> = plan
+        .blocked
+        .iter()
+        .map(|b| format!("group `{}`: {}", b.group, b.reason))
+        .collect();
+    Some(CmdError::some_failed(format!(
+        "the plan cannot be completed; `apply` would order nothing for these groups:\n  {}",
+        lines.join("\n  ")
+    )))
+}
+
+/// Concurrency and retries of the plan's reads (the manifest's `execution`).
+fn read_policy(manifest: &Manifest) -> Policy {
+    let execution = &manifest.execution;
+    Policy {
+        concurrency: usize::try_from(execution.concurrency).unwrap_or(1).max(1),
+        retries: u32::try_from(execution.retries).unwrap_or(0),
+        ..Policy::default()
+    }
 }

@@ -2,12 +2,19 @@
 //! prices) to the exact calls `apply` would make.
 //!
 //! [`plan_offline`] expands every declared server into an order call; [`plan_against`] also
-//! reconciles with the services the billing already has. Nothing here does I/O: [`render`]
-//! writes a plan to any `Write`.
+//! reconciles with the services the billing already has (and finds the fleet's leftovers:
+//! services whose remoteid names a seq outside its group's range); [`Plan::with_forms`] turns
+//! present servers whose edit form differs into updates or conflicts ([`drift`]);
+//! [`Plan::select`] restricts a plan to `--target`s. Nothing here does I/O: [`render`] writes
+//! a plan to any `Write`, [`file`] reads and writes saved plans.
 
 mod call;
+mod complete;
+pub mod drift;
+pub mod file;
 mod reconcile;
 pub mod render;
+pub mod target;
 
 #[cfg(test)]
 mod tests;
@@ -21,6 +28,8 @@ use crate::manifest::{Group, Manifest};
 use crate::money::Money;
 
 pub use call::{OrderCall, order_call, preview_call};
+pub use drift::{Change, Diff, Drift};
+pub use target::Targets;
 
 /// Everything `apply` would do, server by server, in manifest order (group, then seq).
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -31,6 +40,76 @@ pub struct Plan {
     pub cost: Option<Money>,
     /// The account balance, when known.
     pub balance: Option<Money>,
+    /// Live services of the fleet that are no longer declared (count lowered).
+    pub undeclared: Vec<Undeclared>,
+    /// Groups whose part of the plan cannot be completed, and why.
+    pub blocked: Vec<Blocked>,
+}
+
+/// A group the plan cannot complete (a tariff the billing does not sell, a refused price
+/// preview, an unreadable form): nothing is ordered for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Blocked {
+    /// Position of the group in the manifest.
+    pub group_index: usize,
+    /// Group name.
+    pub group: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// A live service whose remoteid is `<group>-<seq>` of a declared group, with a seq outside
+/// the group's current range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Undeclared {
+    /// Group name.
+    pub group: Arc<str>,
+    /// Position of the group in the manifest.
+    pub group_index: usize,
+    /// Its seq.
+    pub seq: u64,
+    /// Its key (= its remoteid).
+    pub key: String,
+    /// The service.
+    pub service: Existing,
+    /// Kept (`orphan`) or deleted (`delete`, with `--prune`).
+    pub action: Leftover,
+    /// False when `--target` left it out.
+    pub targeted: bool,
+}
+
+impl Undeclared {
+    /// The delete call: `<type>.delete elid=ID sok=ok`.
+    pub fn delete_call(&self) -> OrderCall {
+        OrderCall {
+            func: format!("{}.delete", self.service.item_type).into(),
+            common: Arc::new(Vec::new()),
+            own: vec![
+                ("elid".to_owned(), self.service.id.clone()),
+                ("sok".to_owned(), "ok".to_owned()),
+            ],
+        }
+    }
+}
+
+/// What happens to an undeclared service.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Leftover {
+    /// Reported, kept.
+    Orphan,
+    /// Deleted (`--prune`).
+    Delete,
+}
+
+impl Leftover {
+    /// The lowercase name used in JSON and text output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Leftover::Orphan => "orphan",
+            Leftover::Delete => "delete",
+        }
+    }
 }
 
 /// One declared server and what happens to it.
@@ -52,8 +131,43 @@ pub struct PlannedServer {
     pub action: Action,
     /// The order call; `Some` for [`Action::Order`].
     pub call: Option<OrderCall>,
-    /// The matched service, for [`Action::Exists`] and [`Action::Conflict`].
+    /// The matched service, for [`Action::Exists`], [`Action::Update`] and
+    /// [`Action::Conflict`].
     pub existing: Option<Existing>,
+    /// For [`Action::Update`]: the edit call; for a conflict found in the service's form: what
+    /// cannot be pushed.
+    pub drift: Option<Drift>,
+    /// False when `--target` left it out.
+    pub targeted: bool,
+}
+
+impl PlannedServer {
+    /// Why a conflict is one (empty for other actions).
+    pub fn reason(&self) -> String {
+        if self.action != Action::Conflict {
+            return String::new();
+        }
+        if let Some(drift) = &self.drift {
+            return drift.diff.notes().join("; ");
+        }
+        match &self.existing {
+            Some(e) => format!(
+                "domain {} belongs to service {} with another tariff or remoteid",
+                self.domain.as_deref().unwrap_or("-"),
+                e.id
+            ),
+            None => String::new(),
+        }
+    }
+
+    /// The action as the order path sees it: a present server is present whatever drifted.
+    pub fn order_action(&self) -> Action {
+        match self.action {
+            Action::Update => Action::Exists,
+            Action::Conflict if self.drift.is_some() => Action::Exists,
+            other => other,
+        }
+    }
 }
 
 /// What `apply` does with a declared server.
@@ -62,9 +176,12 @@ pub struct PlannedServer {
 pub enum Action {
     /// Not present in the billing: order it.
     Order,
-    /// Already present (same remoteid, or same domain and tariff): leave it.
+    /// Already present (same remoteid, or same domain and tariff) and matching: leave it.
     Exists,
-    /// Its domain belongs to a service with another tariff or another remoteid: leave it, report.
+    /// Present, but its addons or auto-renewal differ: `<type>.edit`.
+    Update,
+    /// Its domain belongs to a service with another tariff or another remoteid, or it differs
+    /// in what cannot be pushed (tariff, OS template, recipe): leave it, report.
     Conflict,
 }
 
@@ -74,6 +191,7 @@ impl Action {
         match self {
             Action::Order => "order",
             Action::Exists => "exists",
+            Action::Update => "update",
             Action::Conflict => "conflict",
         }
     }
@@ -96,26 +214,46 @@ pub struct Existing {
     pub item_type: String,
 }
 
-/// Counts of servers per action.
+/// Counts of every action (targeted servers only).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct Summary {
     /// Servers to order.
     pub order: usize,
-    /// Servers already present.
+    /// Servers already present and matching.
     pub exists: usize,
+    /// Present servers to update.
+    pub update: usize,
     /// Servers in conflict with a service of the billing.
     pub conflict: usize,
+    /// Undeclared services kept.
+    pub orphan: usize,
+    /// Undeclared services to delete.
+    pub delete: usize,
+}
+
+impl Summary {
+    /// True when applying would change something (orphans only reported do not count).
+    pub fn has_changes(&self) -> bool {
+        self.order + self.update + self.delete + self.conflict > 0
+    }
 }
 
 impl Plan {
     /// Counts of servers per action.
     pub fn summary(&self) -> Summary {
         let mut summary = Summary::default();
-        for server in &self.servers {
+        for server in self.servers.iter().filter(|s| s.targeted) {
             match server.action {
                 Action::Order => summary.order += 1,
                 Action::Exists => summary.exists += 1,
+                Action::Update => summary.update += 1,
                 Action::Conflict => summary.conflict += 1,
+            }
+        }
+        for leftover in self.undeclared.iter().filter(|u| u.targeted) {
+            match leftover.action {
+                Leftover::Orphan => summary.orphan += 1,
+                Leftover::Delete => summary.delete += 1,
             }
         }
         summary
@@ -144,12 +282,21 @@ pub fn plan_offline(manifest: &Manifest) -> Plan {
 /// Reconciles against existing services: a declared server matched by remoteid (else by exact
 /// domain, case-insensitive) to a LIVE service (status 1, 2, 3, 5; status 4 = deleted does not
 /// count) of the same item type is Exists; matched by domain but with a different pricelist or a
-/// different non-empty remoteid is Conflict; else Order.
+/// different non-empty remoteid is Conflict; else Order. Live services whose remoteid is a key
+/// of a declared group beyond its range (and matched to no declared server) are `undeclared`
+/// orphans; services without a remoteid, or of groups not declared, never are.
 pub fn plan_against(manifest: &Manifest, existing: &[Existing]) -> Plan {
     let index = reconcile::Index::new(existing);
-    build(manifest, |group, key, domain| {
-        index.decide(group, key, domain)
-    })
+    let mut matched: HashSet<*const Existing> = HashSet::new();
+    let mut plan = build(manifest, |group, key, domain| {
+        let (action, service) = index.decide(group, key, domain);
+        if let Some(service) = service {
+            matched.insert(std::ptr::from_ref(service));
+        }
+        (action, service)
+    });
+    plan.undeclared = reconcile::leftovers(manifest, existing, &matched);
+    plan
 }
 
 /// The live services that look like the fleet's (same type, domain matching a group's pattern
@@ -214,12 +361,13 @@ fn build<'e>(
                 action,
                 call,
                 existing: existing.cloned(),
+                drift: None,
+                targeted: true,
             });
         }
     }
     Plan {
         servers,
-        cost: None,
-        balance: None,
+        ..Plan::default()
     }
 }

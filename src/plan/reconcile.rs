@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{Action, Existing};
+use std::sync::Arc;
+
+use super::{Action, Existing, Leftover, Undeclared};
 use crate::manifest::{Group, Manifest};
 
 /// Service statuses that count as present: ordered, active, suspended, processing.
@@ -120,6 +122,49 @@ pub(crate) fn undeclared<'a>(
         .filter(|s| !matched.contains(&std::ptr::from_ref(*s)))
         .filter(|s| lookalikes.iter().any(|l| l.matches(s)))
         .collect()
+}
+
+/// The fleet's leftovers: live services not in `matched` whose remoteid is `<group>-<seq>` of a
+/// declared group of the same item type, with `seq` outside the group's range. Never by domain.
+pub(crate) fn leftovers(
+    manifest: &Manifest,
+    existing: &[Existing],
+    matched: &HashSet<*const Existing>,
+) -> Vec<Undeclared> {
+    let groups: Vec<(&Group, Arc<str>)> = manifest
+        .groups()
+        .map(|g| (g, Arc::from(g.name.as_str())))
+        .collect();
+    let position = |name: &Arc<str>| groups.iter().position(|(_, n)| n == name).unwrap_or(0);
+    let mut out: Vec<Undeclared> = Vec::new();
+    for service in existing.iter().filter(|s| is_live(s.status)) {
+        if matched.contains(&std::ptr::from_ref(service)) {
+            continue;
+        }
+        let Some(remoteid) = service.remoteid.as_deref() else {
+            continue;
+        };
+        let found = groups.iter().find_map(|(g, name)| {
+            let seq = remoteid
+                .strip_prefix(g.name.as_str())?
+                .strip_prefix('-')
+                .and_then(super::target::canonical_seq)?;
+            (g.kind == service.item_type && !g.seqs().contains(&seq)).then_some((name, seq))
+        });
+        if let Some((name, seq)) = found {
+            out.push(Undeclared {
+                group: Arc::clone(name),
+                group_index: position(name),
+                seq,
+                key: remoteid.to_owned(),
+                service: service.clone(),
+                action: Leftover::Orphan,
+                targeted: true,
+            });
+        }
+    }
+    out.sort_by_key(|u| (u.group_index, u.seq));
+    out
 }
 
 fn all_digits(s: &str) -> bool {

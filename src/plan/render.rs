@@ -8,7 +8,7 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::{Action, OrderCall, Plan, PlannedServer};
+use super::{Action, OrderCall, Plan, PlannedServer, Undeclared};
 use crate::money::Money;
 
 /// Rows shown in full per group; above this a group shows its head, tail and conflicts.
@@ -31,8 +31,9 @@ struct PlanJson<'a>(&'a Plan);
 impl Serialize for PlanJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let plan = self.0;
-        let mut map = serializer.serialize_map(Some(4))?;
+        let mut map = serializer.serialize_map(Some(5))?;
         map.serialize_entry("servers", &ServersJson(&plan.servers))?;
+        map.serialize_entry("undeclared", &UndeclaredJson(&plan.undeclared))?;
         map.serialize_entry("summary", &plan.summary())?;
         map.serialize_entry("cost", &plan.cost.as_ref().map(|m| AmountJson("total", m)))?;
         let balance = plan.balance.as_ref().map(|m| AmountJson("amount", m));
@@ -45,7 +46,57 @@ struct ServersJson<'a>(&'a [PlannedServer]);
 
 impl Serialize for ServersJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.0.iter().map(ServerJson))
+        serializer.collect_seq(self.0.iter().filter(|s| s.targeted).map(ServerJson))
+    }
+}
+
+struct UndeclaredJson<'a>(&'a [Undeclared]);
+
+impl Serialize for UndeclaredJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.0.iter().filter(|u| u.targeted).map(LeftoverJson))
+    }
+}
+
+struct LeftoverJson<'a>(&'a Undeclared);
+
+impl Serialize for LeftoverJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let u = self.0;
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("group", &*u.group)?;
+        map.serialize_entry("seq", &u.seq)?;
+        map.serialize_entry("key", &u.key)?;
+        map.serialize_entry("service_id", &u.service.id)?;
+        map.serialize_entry("domain", &u.service.domain)?;
+        map.serialize_entry("action", &u.action)?;
+        if u.action == super::Leftover::Delete {
+            map.serialize_entry("call", &CallJson(&u.delete_call()))?;
+        }
+        map.end()
+    }
+}
+
+struct ChangesJson<'a>(&'a [super::Change]);
+
+impl Serialize for ChangesJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for change in self.0 {
+            map.serialize_entry(&change.field, &FromTo(change))?;
+        }
+        map.end()
+    }
+}
+
+struct FromTo<'a>(&'a super::Change);
+
+impl Serialize for FromTo<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("from", &self.0.from)?;
+        map.serialize_entry("to", &self.0.to)?;
+        map.end()
     }
 }
 
@@ -63,8 +114,21 @@ impl Serialize for ServerJson<'_> {
         if let Some(call) = &s.call {
             map.serialize_entry("call", &CallJson(call))?;
         }
+        match (&s.drift, s.action) {
+            (Some(drift), Action::Update) => {
+                map.serialize_entry("call", &CallJson(&drift.call()))?;
+                map.serialize_entry("changes", &ChangesJson(&drift.diff.changes))?;
+            }
+            (Some(drift), _) => {
+                map.serialize_entry("changes", &ChangesJson(&drift.diff.blocked))?
+            }
+            (None, _) => {}
+        }
         if let Some(existing) = &s.existing {
             map.serialize_entry("service_id", &existing.id)?;
+        }
+        if s.action == Action::Conflict {
+            map.serialize_entry("reason", &s.reason())?;
         }
         map.end()
     }
@@ -105,7 +169,8 @@ impl Serialize for AmountJson<'_> {
 /// a table of servers (long groups abridged), then the totals.
 pub fn text<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
     let mut w = BufWriter::new(w);
-    let mut rest = plan.servers.as_slice();
+    let targeted: Vec<&PlannedServer> = plan.servers.iter().filter(|s| s.targeted).collect();
+    let mut rest = targeted.as_slice();
     while let Some(first) = rest.first() {
         let len = rest
             .iter()
@@ -115,12 +180,8 @@ pub fn text<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
         write_group(&mut w, group)?;
         rest = tail;
     }
-    let s = plan.summary();
-    writeln!(
-        w,
-        "order {}, exists {}, conflict {}",
-        s.order, s.exists, s.conflict
-    )?;
+    write_undeclared(&mut w, &plan.undeclared)?;
+    writeln!(w, "{}", counts_line(plan))?;
     if let Some(cost) = &plan.cost {
         writeln!(w, "estimated cost: {cost}")?;
     }
@@ -130,8 +191,48 @@ pub fn text<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
     w.flush()
 }
 
+/// `3 to order, 2 to update, 1 to delete, 40 unchanged` (then conflicts and orphans, if any).
+pub fn counts_line(plan: &Plan) -> String {
+    let s = plan.summary();
+    let mut line = format!(
+        "{} to order, {} to update, {} to delete, {} unchanged",
+        s.order, s.update, s.delete, s.exists
+    );
+    if s.conflict > 0 {
+        line.push_str(&format!(", {} in conflict", s.conflict));
+    }
+    if s.orphan > 0 {
+        line.push_str(&format!(
+            ", {} undeclared kept (--prune deletes them)",
+            s.orphan
+        ));
+    }
+    line
+}
+
+/// The undeclared services: kept or to delete.
+fn write_undeclared<W: Write>(w: &mut W, undeclared: &[Undeclared]) -> io::Result<()> {
+    let shown: Vec<&Undeclared> = undeclared.iter().filter(|u| u.targeted).collect();
+    if shown.is_empty() {
+        return Ok(());
+    }
+    writeln!(w, "undeclared services (count lowered):")?;
+    for u in shown {
+        let domain = u.service.domain.as_deref().unwrap_or("-");
+        let what = match u.action {
+            super::Leftover::Orphan => "orphan".to_owned(),
+            super::Leftover::Delete => format!(
+                "delete  {}.delete elid={}",
+                u.service.item_type, u.service.id
+            ),
+        };
+        writeln!(w, "  {what}  {}  {domain}  service {}", u.key, u.service.id)?;
+    }
+    writeln!(w)
+}
+
 /// One group: header, common parameters, rows.
-fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()> {
+fn write_group<W: Write>(w: &mut W, servers: &[&PlannedServer]) -> io::Result<()> {
     let Some(first) = servers.first() else {
         return Ok(());
     };
@@ -192,11 +293,11 @@ fn write_group<W: Write>(w: &mut W, servers: &[PlannedServer]) -> io::Result<()>
 }
 
 /// Short groups show every row; long ones the head, the tail and every conflict.
-fn is_shown(servers: &[PlannedServer], i: usize) -> bool {
+fn is_shown(servers: &[&PlannedServer], i: usize) -> bool {
     servers.len() <= FULL_ROWS
         || i < HEAD_ROWS
         || i >= servers.len() - TAIL_ROWS
-        || servers[i].action == Action::Conflict
+        || matches!(servers[i].action, Action::Conflict | Action::Update)
 }
 
 /// The cells of one row: action, key, domain, and the server's own parameters or the service.
@@ -208,6 +309,17 @@ fn row(s: &PlannedServer) -> [String; 4] {
                 .iter()
                 .filter(|(k, v)| !(k == "domain" && s.domain.as_ref() == Some(v))),
         ),
+        (None, Some(e)) if s.action == Action::Update => {
+            let mut text = format!("service {}:", e.id);
+            for c in s.drift.iter().flat_map(|d| &d.diff.changes) {
+                let from = c.from.as_deref().unwrap_or("(none)");
+                text.push_str(&format!(" {} {from} → {}", c.field, c.to));
+            }
+            text
+        }
+        (None, Some(e)) if s.action == Action::Conflict && s.drift.is_some() => {
+            format!("service {}: {}", e.id, s.reason())
+        }
         (None, Some(e)) if s.action == Action::Conflict => {
             let mut text = format!("service {} (status {})", e.id, e.status);
             if let Some(p) = &e.pricelist {

@@ -296,7 +296,9 @@ fn json_shape() {
             {"group": "web", "seq": 2, "key": "web-2", "domain": "web-002.example.com",
              "action": "exists", "service_id": "9"}
         ],
-        "summary": {"order": 1, "exists": 1, "conflict": 0},
+        "undeclared": [],
+        "summary": {"order": 1, "exists": 1, "update": 0, "conflict": 0, "orphan": 0,
+                    "delete": 0},
         "cost": {"total": "12.50", "currency": "EUR"},
         "balance": null
     });
@@ -331,7 +333,84 @@ fn text_abridges_long_groups_but_keeps_conflicts() {
     assert!(text.contains("service 77 (status 2), pricelist 9"));
     assert!(text.contains("web-120"));
     assert!(!text.contains("web-100 "));
-    assert_eq!(lines.last(), Some(&"order 119, exists 0, conflict 1"));
+    assert_eq!(
+        lines.last(),
+        Some(&"119 to order, 0 to update, 0 to delete, 0 unchanged, 1 in conflict")
+    );
     // group header 2, column header, head 10 + conflict 1 + tail 5 rows, 2 elisions, blank, totals
     assert_eq!(lines.len(), 2 + 1 + 10 + 1 + 5 + 2 + 1 + 1);
+}
+
+#[test]
+fn lowered_count_leaves_orphans_by_remoteid_only() {
+    let mut m = fleet("bm5", "");
+    if let Some(g) = m.fleet.as_mut() {
+        g.count = 3;
+    }
+    let existing = vec![
+        service("1", "web-001.example.com", "web-1", 2, "6"),
+        // collision-moved: its remoteid is in range, it is web-2
+        service("2", "web-009.example.com", "web-2", 2, "6"),
+        service("4", "web-004.example.com", "web-4", 2, "6"),
+        service("5", "web-005.example.com", "web-5", 3, "6"),
+        // no remoteid: never pruned, whatever its domain
+        service("6", "web-006.example.com", "", 2, "6"),
+        // another group, not declared
+        service("7", "db-001.example.com", "db-7", 2, "6"),
+        // deleted already
+        service("8", "web-008.example.com", "web-8", 4, "6"),
+        // padded seq is not a key
+        service("10", "web-010.example.com", "web-010", 2, "6"),
+    ];
+    let mut plan = plan_against(&m, &existing);
+    let keys: Vec<(&str, &str)> = plan
+        .undeclared
+        .iter()
+        .map(|u| (u.key.as_str(), u.service.id.as_str()))
+        .collect();
+    assert_eq!(keys, [("web-4", "4"), ("web-5", "5")]);
+    let s = plan.summary();
+    assert_eq!((s.exists, s.order, s.orphan, s.delete), (2, 1, 2, 0));
+    assert!(s.has_changes());
+    plan.prune();
+    let s = plan.summary();
+    assert_eq!((s.orphan, s.delete), (0, 2));
+    let call = plan.undeclared[0].delete_call();
+    assert_eq!(&*call.func, "vds.delete");
+    assert_eq!(call.get("elid"), Some("4"));
+}
+
+#[test]
+fn forms_turn_present_servers_into_updates_or_conflicts() {
+    let m = fleet("bm5", "  addons: {11: 512}\n");
+    let existing = vec![service("9", "web-001.example.com", "web-1", 2, "6")];
+    let mut plan = plan_against(&m, &existing);
+    assert_eq!(plan.forms_needed(), [("vds".to_owned(), "9".to_owned())]);
+    let form: std::collections::BTreeMap<String, String> =
+        [("addon_11".to_owned(), "1024".to_owned())].into();
+    plan.with_forms(&m, |id| (id == "9").then_some(&form));
+    let server = &plan.servers[0];
+    assert_eq!(server.action, Action::Update);
+    let call = server.drift.as_ref().unwrap().call();
+    assert_eq!(&*call.func, "vds.edit");
+    let params: Vec<(&str, &str)> = call.params().collect();
+    assert_eq!(params, [("elid", "9"), ("addon_11", "512"), ("sok", "ok")]);
+    assert_eq!(server.order_action(), Action::Exists);
+    let mut out = Vec::new();
+    render::json(&plan, &mut out).unwrap();
+    let value: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert_eq!(
+        value["servers"][0]["changes"],
+        serde_json::json!({"addon_11": {"from": "1024", "to": "512"}})
+    );
+    assert_eq!(value["summary"]["update"], 1);
+    let moved: std::collections::BTreeMap<String, String> = [
+        ("pricelist".to_owned(), "7".to_owned()),
+        ("addon_11".to_owned(), "512".to_owned()),
+    ]
+    .into();
+    let mut plan = plan_against(&m, &existing);
+    plan.with_forms(&m, |_| Some(&moved));
+    assert_eq!(plan.servers[0].action, Action::Conflict);
+    assert!(plan.servers[0].reason().contains("pricelist: 7 → 6"));
 }

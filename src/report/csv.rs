@@ -52,6 +52,8 @@ pub enum RowOutcome {
     Deleted,
     /// Changed (`edit`).
     Edited,
+    /// Drift pushed by `apply` (`<type>.edit`).
+    Updated,
     /// Nothing to change.
     Unchanged,
     /// Attempted and failed; `error` says why.
@@ -71,6 +73,7 @@ impl RowOutcome {
             Self::Resumed => "resumed",
             Self::Deleted => "deleted",
             Self::Edited => "edited",
+            Self::Updated => "updated",
             Self::Unchanged => "unchanged",
             Self::Failed => "failed",
             Self::Skipped => "skipped",

@@ -2,6 +2,7 @@
 
 mod api;
 mod apply;
+mod contract;
 mod executor;
 mod harness;
 mod lifecycle;

@@ -8,9 +8,11 @@
 //! first when asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the
 //! CSV report, the inventory and the summary.
 
+pub(crate) mod converge;
 mod job;
 mod lists;
 mod moves;
+pub(crate) mod planfile;
 mod rows;
 mod survey;
 mod wait;
@@ -38,6 +40,8 @@ use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
 use crate::pace::Pacer;
+use crate::plan::Targets;
+use crate::plan::file::SavedPlan;
 use crate::report::{self, ReportRow, RowOutcome, Summary, Ui};
 
 /// The longest `--wait-timeout` accepted.
@@ -104,9 +108,16 @@ impl Settings {
 
 /// `billfleet apply`.
 pub async fn run(args: &ApplyArgs) -> CmdResult {
+    let resolved = planfile::resolve(args)?;
+    let args = &resolved.args;
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let settings = Settings::new(args, &loaded.manifest)?;
+    let targets =
+        Targets::parse(&loaded.manifest, &args.targets.target).map_err(CmdError::bad_input)?;
     confirm::require_yes_or_terminal(args.confirm.yes, "apply").map_err(CmdError::bad_input)?;
+    if let Some(saved) = &resolved.saved {
+        planfile::check_manifest(saved, &args.manifest)?;
+    }
     let lock = preflight::lock_fleet(
         &loaded.manifest,
         &args.manifest,
@@ -133,6 +144,8 @@ pub async fn run(args: &ApplyArgs) -> CmdResult {
         settings,
         interrupt: &interrupt,
         lock: &lock,
+        saved: resolved.saved.as_ref(),
+        targets: targets.as_ref(),
     };
     tokio::select! {
         biased;
@@ -152,6 +165,10 @@ struct Apply<'a> {
     settings: Settings,
     interrupt: &'a Interrupt,
     lock: &'a FleetLock,
+    /// The saved plan given instead of a manifest, if any.
+    saved: Option<&'a SavedPlan>,
+    /// `--target`.
+    targets: Option<&'a Targets>,
 }
 
 impl Apply<'_> {
@@ -165,17 +182,19 @@ impl Apply<'_> {
             self.settings.pace,
         )
         .await?;
-        let survey = match survey::survey(&conn, manifest, self.settings.retry).await {
+        let mut survey = match survey::survey(&conn, manifest, self.settings.retry).await {
             Ok(survey) => survey,
             Err(e) => {
                 conn.client.logout().await;
                 return Err(e.into());
             }
         };
+        let full = self.complete_plan(&conn, &mut survey).await?;
         let allocator = Allocator::new(
             survey::group_ranges(manifest),
             survey::used_domains(&survey, &replay),
         );
+        survey.plan = converge::order_view(&full);
         let ctx = Arc::new(Ctx {
             client: conn.client.clone(),
             journal,
@@ -185,11 +204,13 @@ impl Apply<'_> {
         });
         let mut entries = rows::entries(manifest, &survey, &replay, &ctx);
         drop(replay);
-        self.authorize(&entries, &survey)?;
+        converge::adjust_entries(&full, &mut entries);
+        self.authorize(&entries, &survey, &full)?;
         preflight::before_spending(self.lock, &self.settings.report, Some(ctx.journal.path()))?;
         let mut tally = Tally::default();
         self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
             .await;
+        self.converge(&conn, &full, &mut entries, &mut tally).await;
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
         conn.client.logout().await;
         let rows = self.write_report(&entries)?;
@@ -215,18 +236,34 @@ impl Apply<'_> {
 
     /// The budget guard, then the confirmation. On a refusal the report still lists every
     /// server (nothing ordered).
-    fn authorize(&self, entries: &[Entry], survey: &survey::Survey) -> Result<(), CmdError> {
+    fn authorize(
+        &self,
+        entries: &[Entry],
+        survey: &survey::Survey,
+        plan: &crate::plan::Plan,
+    ) -> Result<(), CmdError> {
         let estimate = rows::estimate(self.manifest, entries, &survey.unit_prices);
         let balance = &survey.balance;
         if let Err(why) = rows::guard(&estimate, self.manifest.execution.max_spend, balance) {
             self.write_report(entries)?;
             return Err(CmdError::aborted(why));
         }
-        if estimate.count == 0 {
+        let (updates, deletes) = converge::pending(plan);
+        if estimate.count == 0 && updates + deletes == 0 {
             return Ok(());
         }
+        for u in plan.undeclared.iter().filter(|u| u.targeted) {
+            if u.action == crate::plan::Leftover::Delete {
+                report::eprint_line(&format!(
+                    "to delete: service {} {} ({}, no longer declared)",
+                    u.service.id,
+                    u.service.domain.as_deref().unwrap_or("-"),
+                    u.key
+                ));
+            }
+        }
         let question = format!(
-            "Order {} for ~{} (balance {})?",
+            "Order {} for ~{} (balance {}), update {updates}, delete {deletes}?",
             report::plural(estimate.count, "server"),
             estimate
                 .total

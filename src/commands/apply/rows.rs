@@ -39,9 +39,12 @@ impl Entry {
             && self.row.ip.as_deref().is_some_and(|ip| !ip.is_empty())
     }
 
-    /// True for servers that exist after the run (ordered now or before).
+    /// True for servers that exist after the run (ordered now or before, updated).
     pub(super) fn is_present(&self) -> bool {
-        matches!(self.row.outcome, RowOutcome::Ordered | RowOutcome::Exists)
+        matches!(
+            self.row.outcome,
+            RowOutcome::Ordered | RowOutcome::Exists | RowOutcome::Updated
+        )
     }
 
     /// Takes the status, address and expiry of `service` into the row.
@@ -98,13 +101,9 @@ pub(super) fn entries(
         if sends_remoteid.get(server.group_index) == Some(&true) {
             entry.row.remoteid = Some(server.key.clone());
         }
-        if let Some(blocked) = survey
-            .blocked
-            .iter()
-            .find(|b| b.group_index == server.group_index)
-        {
+        if let Some(reason) = survey.plan.blocked_reason(server.group_index) {
             entry.row.outcome = RowOutcome::Failed;
-            entry.row.error = Some(format!("not planned: {}", blocked.reason));
+            entry.row.error = Some(format!("not planned: {reason}"));
             entries.push(entry);
             continue;
         }

@@ -7,7 +7,6 @@ use std::future::Future;
 
 use crate::api::{ApiError, Service};
 use crate::commands::connect::Connection;
-pub(super) use crate::commands::plan::Blocked;
 use crate::executor::{Backoff, KeyState, Replay};
 use crate::manifest::{Group, Manifest};
 use crate::money::Money;
@@ -55,8 +54,6 @@ pub(super) struct Survey {
     pub plan: Plan,
     /// Price of one server per group (manifest order), when known.
     pub unit_prices: Vec<Option<Money>>,
-    /// Groups that cannot be planned (a list not known complete): nothing is ordered for them.
-    pub blocked: Vec<Blocked>,
 }
 
 /// Logs in, lists, plans and prices (the dry run's survey, retried on transient failures);
@@ -69,20 +66,16 @@ pub(super) async fn survey(
     let found = retry
         .run(|| super::super::plan::survey(conn, manifest))
         .await?;
-    for blocked in &found.blocked {
-        tracing::error!("{}", blocked.message());
-    }
     let balance = found.plan.balance.clone().unwrap_or_default();
     let mut unit_prices = found.unit_prices;
     for (index, group) in manifest.groups().enumerate() {
-        let blocked = found.blocked.iter().any(|b| b.group_index == index);
-        let ordering = !blocked
-            && found
-                .plan
-                .servers
-                .iter()
-                .any(|s| s.group_index == index && s.action != Action::Exists);
-        if !ordering || unit_prices.get(index).is_some_and(Option::is_some) {
+        let ordering = found
+            .plan
+            .servers
+            .iter()
+            .any(|s| s.group_index == index && s.action != Action::Exists);
+        let blocked = found.plan.blocked_reason(index).is_some();
+        if !ordering || blocked || unit_prices.get(index).is_some_and(Option::is_some) {
             continue;
         }
         let price = quote(conn, manifest, group, retry).await?;
@@ -97,7 +90,6 @@ pub(super) async fn survey(
         services: found.services,
         plan: found.plan,
         unit_prices,
-        blocked: found.blocked,
     })
 }
 

@@ -1,7 +1,7 @@
 //! `billfleet edit`: compares each fleet service's edit form with the manifest's addons and
-//! autoprolong, prints the difference as a plan, then sends `<type>.edit` only where
-//! something changed. OS template and recipe cannot be changed from a customer account:
-//! a difference there is only noted.
+//! autoprolong (the planner's diff, [`crate::plan::drift`]), prints the difference as a plan,
+//! then sends `<type>.edit` only where something changed. Tariff, OS template and recipe
+//! cannot be changed from a customer account: a difference there is only noted.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -12,89 +12,8 @@ use crate::api::EditForm;
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::Outcome;
 use crate::manifest::Group;
+use crate::plan::drift::{Diff, EDITABLE, diff};
 use crate::report::{ReportRow, RowOutcome};
-
-/// Statuses whose form can be edited: active and suspended (a processing service is busy).
-const EDITABLE: [u8; 2] = [2, 3];
-
-/// One field to change.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
-    /// Form field (`addon_11`, `autoprolong`).
-    pub field: String,
-    /// The current value (`None` when the form lacks the field).
-    pub old: Option<String>,
-    /// The value to send.
-    pub new: String,
-}
-
-/// What differs for one service.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Diff {
-    /// Fields to push.
-    pub changes: Vec<Change>,
-    /// Differences that cannot be pushed (admin-level fields).
-    pub notes: Vec<String>,
-}
-
-/// True for the ways of saying "auto-renewal off".
-fn is_off(value: &str) -> bool {
-    matches!(
-        value.trim().to_ascii_lowercase().as_str(),
-        "" | "off" | "null" | "none" | "0" | "false" | "no"
-    )
-}
-
-/// True when the form's `current` value of `field` already is `desired`.
-pub fn same_value(field: &str, current: Option<&str>, desired: &str) -> bool {
-    let Some(current) = current else {
-        return false;
-    };
-    if field == "autoprolong" && (is_off(current) || is_off(desired)) {
-        return is_off(current) && is_off(desired);
-    }
-    match (current.trim().parse::<f64>(), desired.trim().parse::<f64>()) {
-        (Ok(a), Ok(b)) => a == b,
-        _ => current.trim() == desired.trim(),
-    }
-}
-
-/// The difference between `group`'s declared values and a service's form.
-pub fn diff(group: &Group, form: &EditForm) -> Diff {
-    let mut wanted: Vec<(String, String)> = group
-        .addons
-        .iter()
-        .map(|(id, v)| (format!("addon_{id}"), v.as_str().to_owned()))
-        .collect();
-    if let Some(auto) = &group.autoprolong {
-        let value = if is_off(auto.as_str()) {
-            "null"
-        } else {
-            auto.as_str()
-        };
-        wanted.push(("autoprolong".to_owned(), value.to_owned()));
-    }
-    let changes = wanted
-        .into_iter()
-        .filter_map(|(field, new)| {
-            let old = form.values.get(&field).cloned();
-            (!same_value(&field, old.as_deref(), &new)).then_some(Change { field, old, new })
-        })
-        .collect();
-    let mut notes = Vec::new();
-    for (field, declared) in [("ostempl", &group.ostempl), ("recipe", &group.recipe)] {
-        let current = form.values.get(field).filter(|v| !v.is_empty());
-        if let (Some(declared), Some(current)) = (declared.as_deref(), current)
-            && declared != "null"
-            && declared != current
-        {
-            notes.push(format!(
-                "{field}: {current} → {declared} cannot be changed from a customer account"
-            ));
-        }
-    }
-    Diff { changes, notes }
-}
 
 /// `billfleet edit`.
 pub async fn run(ctx: &Context) -> CmdResult {
@@ -120,7 +39,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
             continue;
         };
         row.outcome = RowOutcome::Unchanged;
-        planned.push((member, diff(group, form)));
+        planned.push((member, diff(group, &form.values)));
     }
     if stopped(&forms) {
         let rows: Vec<ReportRow> = rows.into_values().collect();
@@ -151,7 +70,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
                 params: d
                     .changes
                     .iter()
-                    .map(|c| (c.field.clone(), c.new.clone()))
+                    .map(|c| (c.field.clone(), c.to.clone()))
                     .collect(),
             })
         })
@@ -194,17 +113,17 @@ fn print_plan(planned: &[(&Member, Diff)]) -> Result<(), CmdError> {
         for (member, diff) in planned {
             let id = member.service().map_or("-", |s| s.id.as_str());
             for change in &diff.changes {
-                let old = change.old.as_deref().unwrap_or("(none)");
+                let old = change.from.as_deref().unwrap_or("(none)");
                 writeln!(
                     out,
                     "{} (id {id}, {}): {}: {old} → {}",
                     member.key,
                     member.domain(),
                     change.field,
-                    change.new
+                    change.to
                 )?;
             }
-            for note in &diff.notes {
+            for note in &diff.notes() {
                 writeln!(out, "{} (id {id}): note: {note}", member.key)?;
             }
         }
@@ -220,90 +139,4 @@ fn print_plan(planned: &[(&Member, Diff)]) -> Result<(), CmdError> {
         out.flush()
     };
     write().map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn group(extra: &str) -> Group {
-        let text = format!(
-            "version: 1\nfleet:\n  name: web\n  count: 1\n  domain: a.example.com\n  pricelist: 6\n{extra}"
-        );
-        let loaded = crate::manifest::load_str(std::path::Path::new("m.yaml"), text).unwrap();
-        loaded.manifest.fleet.unwrap()
-    }
-
-    fn form(pairs: &[(&str, &str)]) -> EditForm {
-        EditForm {
-            values: pairs
-                .iter()
-                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                .collect(),
-        }
-    }
-
-    #[test]
-    fn only_differing_fields_are_pushed() {
-        let g = group("  addons: {10: 2, 11: 2048}\n  autoprolong: off\n");
-        let d = diff(
-            &g,
-            &form(&[
-                ("addon_10", "2"),
-                ("addon_11", "1024"),
-                ("autoprolong", "null"),
-            ]),
-        );
-        assert_eq!(
-            d.changes,
-            [Change {
-                field: "addon_11".into(),
-                old: Some("1024".into()),
-                new: "2048".into()
-            }]
-        );
-        let d = diff(
-            &g,
-            &form(&[
-                ("addon_10", "2.0"),
-                ("addon_11", "2048"),
-                ("autoprolong", "1"),
-            ]),
-        );
-        assert_eq!(d.changes.len(), 1);
-        assert_eq!(
-            (d.changes[0].field.as_str(), d.changes[0].new.as_str()),
-            ("autoprolong", "null")
-        );
-    }
-
-    #[test]
-    fn autoprolong_months_and_missing_fields() {
-        let g = group("  autoprolong: 3\n  addons: {12: 40}\n");
-        let d = diff(&g, &form(&[("autoprolong", "")]));
-        let fields: Vec<(&str, Option<&str>, &str)> = d
-            .changes
-            .iter()
-            .map(|c| (c.field.as_str(), c.old.as_deref(), c.new.as_str()))
-            .collect();
-        assert_eq!(
-            fields,
-            [("addon_12", None, "40"), ("autoprolong", Some(""), "3")]
-        );
-        assert!(same_value("autoprolong", Some("off"), "null"));
-        assert!(!same_value("autoprolong", Some("1"), "null"));
-    }
-
-    #[test]
-    fn ostempl_difference_is_only_noted() {
-        let g = group("  ostempl: Debian-12\n");
-        let d = diff(&g, &form(&[("ostempl", "CentOS-7")]));
-        assert!(d.changes.is_empty());
-        assert_eq!(d.notes.len(), 1);
-        assert!(
-            d.notes[0].contains("CentOS-7 → Debian-12"),
-            "{}",
-            d.notes[0]
-        );
-    }
 }

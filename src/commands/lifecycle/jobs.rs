@@ -201,10 +201,9 @@ impl Job for Edit {
     /// Done when the form shows every pushed value.
     async fn reconcile(&self) -> Result<Option<()>, ApiError> {
         let form = self.client.edit_form(&self.item_type, &self.id).await?;
-        let done = self
-            .params
-            .iter()
-            .all(|(k, v)| super::edit::same_value(k, form.values.get(k).map(String::as_str), v));
+        let done = self.params.iter().all(|(k, v)| {
+            crate::plan::drift::same_value(k, form.values.get(k).map(String::as_str), v)
+        });
         Ok(done.then_some(()))
     }
 

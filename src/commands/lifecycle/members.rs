@@ -151,6 +151,16 @@ impl Fleet {
         }
     }
 
+    /// Keeps only the members `targets` selects (and the undeclared services of groups it
+    /// selects as a whole); returns the members left out.
+    pub fn restrict(&mut self, targets: &plan::Targets) -> Vec<Member> {
+        let (kept, left_out) = std::mem::take(&mut self.members)
+            .into_iter()
+            .partition(|m| targets.selects(&m.group, &m.key));
+        self.members = kept;
+        left_out
+    }
+
     /// The members whose own service has one of `statuses`.
     pub fn with_status<'a>(&'a self, statuses: &'a [u8]) -> impl Iterator<Item = &'a Member> {
         self.members

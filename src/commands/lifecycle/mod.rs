@@ -7,7 +7,7 @@
 
 mod act;
 mod edit;
-mod jobs;
+pub(crate) mod jobs;
 mod members;
 mod prolong;
 mod status;
@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use super::connect::{Connection, Pace, connect};
 use super::{CmdError, CmdResult, confirm, fleet, preflight};
-use crate::cli::{BillingArgs, ConfirmArgs, MutateArgs};
+use crate::cli::{BillingArgs, ConfirmArgs, MutateArgs, TargetArgs};
 use crate::executor::{ErrorClass, FleetLock, Interrupt, JobResult, Outcome, Policy};
 use crate::exit;
 use crate::manifest::{Loaded, Manifest};
@@ -56,7 +56,7 @@ pub async fn act(action: FleetAction, args: &MutateArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     confirm::require_yes_or_terminal(args.confirm.yes, action.command())
         .map_err(CmdError::bad_input)?;
-    let ctx = Context::open(loaded, &args.billing, &args.confirm).await?;
+    let ctx = Context::open(loaded, &args.billing, &args.confirm, &args.targets).await?;
     match action {
         FleetAction::Edit => edit::run(&ctx).await,
         FleetAction::Suspend | FleetAction::Resume | FleetAction::Destroy => {
@@ -81,17 +81,22 @@ pub(crate) struct Context {
     pub lock: FleetLock,
     /// When the command started.
     pub started: Instant,
+    /// Declared servers `--target` left out: `skipped` rows in the report.
+    pub left_out: Vec<Member>,
 }
 
 impl Context {
     /// Takes the lock of the account and every group, checks the report can be written,
-    /// connects and reads the fleet.
+    /// connects and reads the fleet (restricted to `--target`s when given).
     pub async fn open(
         loaded: Loaded,
         billing: &BillingArgs,
         confirm: &ConfirmArgs,
+        targets: &TargetArgs,
     ) -> Result<Self, CmdError> {
         let started = Instant::now();
+        let targets = crate::plan::Targets::parse(&loaded.manifest, &targets.target)
+            .map_err(CmdError::bad_input)?;
         let lock = preflight::lock_fleet(
             &loaded.manifest,
             &loaded.path,
@@ -104,7 +109,8 @@ impl Context {
         let pace = Pace::from_execution(&loaded.manifest.execution, confirm.rate);
         let conn = connect(&loaded.manifest.billing, billing, Some(&loaded.path), pace).await?;
         let services = fleet::list_all(&conn.client, &loaded.manifest).await?;
-        let fleet = Fleet::identify(&loaded.manifest, &services);
+        let mut fleet = Fleet::identify(&loaded.manifest, &services);
+        let left_out = targets.map_or_else(Vec::new, |t| fleet.restrict(&t));
         let interrupt = Interrupt::install();
         crate::report::stop_when_stdout_closes(&interrupt.stop);
         Ok(Self {
@@ -115,6 +121,7 @@ impl Context {
             interrupt,
             lock,
             started,
+            left_out,
         })
     }
 
@@ -158,6 +165,9 @@ impl Context {
 
     /// Writes the report and the summary; returns the exit code.
     pub fn finish(&self, rows: &[ReportRow], stopped: bool) -> CmdResult {
+        let mut rows = rows.to_vec();
+        rows.extend(self.left_out.iter().map(|m| m.row(RowOutcome::Skipped)));
+        let rows = rows.as_slice();
         let path = crate::report::report_path(&self.loaded.path, self.confirm.report.as_deref());
         write_report(&path, rows).map_err(|e| CmdError::aborted(e.to_string()))?;
         Summary::from_rows(rows, self.started.elapsed(), self.conn.pacer.calls()).print();

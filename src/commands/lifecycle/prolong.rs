@@ -22,7 +22,7 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
         return Err(CmdError::bad_input("--period must be at least 1 month"));
     }
     confirm::require_yes_or_terminal(args.confirm.yes, "prolong").map_err(CmdError::bad_input)?;
-    let ctx = Context::open(loaded, &args.billing, &args.confirm).await?;
+    let ctx = Context::open(loaded, &args.billing, &args.confirm, &args.targets).await?;
     let targets: Vec<&Member> = ctx.fleet.with_status(&RENEWABLE).collect();
     let runner = ctx.runner();
     let quotes = runner

@@ -295,10 +295,16 @@ fn write_table<W: Write, const N: usize>(out: &mut W, rows: &[[String; N]]) -> s
 pub async fn status(args: &StatusArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let manifest = &loaded.manifest;
+    let targets =
+        crate::plan::Targets::parse(manifest, &args.targets.target).map_err(CmdError::bad_input)?;
     let pace = Pace::from_execution(&manifest.execution, None);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let services = fleet::list_all(&conn.client, manifest).await?;
-    let report = StatusReport::new(&Fleet::identify(manifest, &services));
+    let mut fleet = Fleet::identify(manifest, &services);
+    if let Some(targets) = &targets {
+        fleet.restrict(targets);
+    }
+    let report = StatusReport::new(&fleet);
     if let Some(path) = &args.inventory {
         let hosts = report.inventory_hosts();
         inventory::write(path, &hosts).map_err(|e| {
