@@ -46,9 +46,7 @@ impl BillingClient {
     /// nothing to do: credentials travel with every call.
     pub async fn login(&self) -> Result<(), ApiError> {
         if self.inner.opts.login == LoginMode::Session {
-            self.session(None)
-                .await
-                .map_err(|e| self.scrub_error(e))?;
+            self.session(None).await.map_err(|e| self.scrub_error(e))?;
         }
         Ok(())
     }
@@ -171,7 +169,10 @@ impl BillingClient {
         let doc = match self.send("auth", &[], false, &credential).await {
             Ok(doc) => doc,
             Err(e) if e.kind == ErrorKind::Protocol && e.detail.contains("HTML") => {
-                return Err(refused("html page", &format!("{}: {}", self.inner.url, hint("html"))));
+                return Err(refused(
+                    "html page",
+                    &format!("{}: {}", self.inner.url, hint("html")),
+                ));
             }
             Err(e) => return Err(e),
         };
@@ -317,7 +318,12 @@ mod tests {
 
     #[test]
     fn login_refusals_have_hints() {
-        for what in ["captcha_verification_failed", "blockgeoip", "totp", "blocked_ip"] {
+        for what in [
+            "captcha_verification_failed",
+            "blockgeoip",
+            "totp",
+            "blocked_ip",
+        ] {
             assert_ne!(hint(what), hint("something else"), "{what}");
         }
     }

@@ -8,6 +8,7 @@
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
 //! - [`types`] and [`catalog`]: what the calls return and how it is read.
 
+mod auth;
 pub mod calls;
 pub mod catalog;
 pub mod client;
@@ -15,7 +16,6 @@ pub mod doc;
 pub mod error;
 pub mod listing;
 pub mod types;
-mod auth;
 mod wire;
 mod xml;
 

@@ -54,7 +54,10 @@ pub fn unlock(args: &UnlockArgs) -> CmdResult {
     }
     let mut text = String::new();
     if removed.is_empty() {
-        text.push_str(&format!("{} has no lock to remove\n", args.manifest.display()));
+        text.push_str(&format!(
+            "{} has no lock to remove\n",
+            args.manifest.display()
+        ));
     }
     for path in &removed {
         text.push_str(&format!("removed the lock {}\n", path.display()));

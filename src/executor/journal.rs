@@ -293,7 +293,9 @@ impl Journal {
         line.push(b'\n');
         let written = {
             let mut file = self.file.lock().unwrap_or_else(|p| p.into_inner());
-            file.0.write_all(&line).map_err(|e| fail("cannot write", e))?;
+            file.0
+                .write_all(&line)
+                .map_err(|e| fail("cannot write", e))?;
             file.1 += 1;
             file.1
         };

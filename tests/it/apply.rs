@@ -339,7 +339,7 @@ async fn wrong_password_aborts_before_ordering_and_never_shows_it() {
     let auth = requests.iter().filter(|r| r.func == "auth").count();
     assert!((1..=2).contains(&auth), "{auth} auth calls");
     assert!(
-        ran.stderr.contains("authentication refused"),
+        ran.stderr.contains("refused the login of user `demo`"),
         "{}",
         ran.stderr
     );

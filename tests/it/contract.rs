@@ -373,7 +373,7 @@ async fn lifecycle_commands_take_targets() {
     let (bf, ran) = run(bf, &["suspend", "web.yaml", "--yes", "--target", "web-1"]).await;
     ran.code(0);
     let outcomes: Vec<(u64, RowOutcome)> = ran
-        .report("web.results.csv")
+        .report("web.suspend.csv")
         .iter()
         .map(|r| (r.seq, r.outcome))
         .collect();

@@ -103,7 +103,7 @@ pub(super) fn entries(
         }
         if let Some(reason) = survey.plan.blocked_reason(server.group_index) {
             entry.row.outcome = RowOutcome::Failed;
-            entry.row.error = Some(format!("not planned: {reason}"));
+            entry.row.error = Some(format!("the plan cannot be completed: {reason}"));
             entries.push(entry);
             continue;
         }
