@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use futures_util::future::join_all;
+
 use crate::api::{ApiError, BillingClient, Service};
 use crate::manifest::Manifest;
 use crate::plan::Existing;
@@ -38,9 +40,12 @@ pub struct Lists {
 
 /// Lists every item type the manifest uses, noting the lists that are not known complete.
 pub async fn list_each(client: &BillingClient, manifest: &Manifest) -> Result<Lists, ApiError> {
+    let kinds: Vec<String> = item_types(manifest).into_iter().collect();
+    // Every item type's list at once: they are independent reads.
+    let listings = join_all(kinds.iter().map(|kind| client.list_services(kind))).await;
     let mut lists = Lists::default();
-    for kind in item_types(manifest) {
-        let listing = client.list_services(&kind).await?;
+    for (kind, listing) in kinds.into_iter().zip(listings) {
+        let listing = listing?;
         if let Some(why) = listing.gap {
             lists.gaps.push((kind.clone(), why));
         }

@@ -4,6 +4,8 @@
 
 use std::io::Write;
 
+use futures_util::future::join_all;
+
 use tokio_util::sync::CancellationToken;
 
 use super::apply::converge::{self, Completion};
@@ -61,8 +63,17 @@ impl Blocked {
 /// Logs in, lists, reconciles and prices. A group whose list is not known complete is not
 /// priced; it is named in the plan's `blocked` groups.
 pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, ApiError> {
-    let account = conn.client.whoami().await?;
-    let lists = fleet::list_each(&conn.client, manifest).await?;
+    // The reads are independent: the account, the list of every item type and the price
+    // preview of every group go out at once (after the one shared login), so ordering can
+    // start one round trip after the lists are complete. A preview of a group with nothing
+    // to order is one read too many, and cheaper than a round trip of waiting.
+    let previews = join_all(manifest.groups().map(|g| quote_group(conn, manifest, g)));
+    let (account, lists, mut quotes) = tokio::join!(
+        conn.client.whoami(),
+        fleet::list_each(&conn.client, manifest),
+        previews
+    );
+    let (account, lists) = (account?, lists?);
     let blocked = Blocked::find(manifest, &lists.gaps);
     let services = lists.services;
     let mut plan = plan::plan_against(manifest, &fleet::existing_all(&services));
@@ -78,15 +89,14 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
             .iter()
             .find(|(g, _)| **g == *group.name && planned)
             .map_or(0, |(_, n)| *n);
+        let quote = std::mem::replace(&mut quotes[index], Ok(None));
         let price = if count == 0 {
             None
         } else {
-            quote_group(conn, manifest, group)
-                .await
-                .unwrap_or_else(|reason| {
-                    plan.block(index, &group.name, reason);
-                    None
-                })
+            quote.unwrap_or_else(|reason| {
+                plan.block(index, &group.name, reason);
+                None
+            })
         };
         total = match (&price, total, count) {
             (_, None, _) => None,
@@ -127,6 +137,8 @@ async fn quote_group(
         Err(e) if e.sent && !e.is_fatal() && !e.retryable() && !e.outcome_unknown() => Err(
             format!("the billing refused the price preview ({}): {e}", call.func),
         ),
+        // The account and list reads sent at the same time fail the same way and say so.
+        Err(e) if e.is_fatal() || !e.sent => Ok(None),
         Err(e) => {
             tracing::warn!("cannot price group `{}`: {e}", group.name);
             Ok(None)

@@ -391,9 +391,12 @@ impl Apply<'_> {
         let retry = self.settings.retry;
         let present = |e: &Entry| e.is_present();
         if !self.args.wait || tally.stopped.is_some() {
-            let ordered = |e: &Entry| e.row.outcome == RowOutcome::Ordered;
-            if entries.iter().any(ordered)
-                && let Err(e) = wait::refresh(&conn.client, retry, entries, &ordered).await
+            // A list after ordering only to learn the ids the order answers did not give: a
+            // new service's status and address are known only with `--wait` (or `status`).
+            let unknown =
+                |e: &Entry| e.row.outcome == RowOutcome::Ordered && e.row.service_id.is_none();
+            if entries.iter().any(unknown)
+                && let Err(e) = wait::refresh(&conn.client, retry, entries, &unknown).await
             {
                 tracing::warn!("cannot read the service list after ordering: {e}");
             }
