@@ -4,6 +4,7 @@ mod api;
 mod apply;
 mod executor;
 mod harness;
+mod hostile;
 mod lifecycle;
 mod manifest;
 mod onboard;
