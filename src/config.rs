@@ -409,7 +409,11 @@ mod tests {
             login_key("acme", &p, &no_env).unwrap().unwrap().expose(),
             "k3y-cmd"
         );
-        assert!(login_key("acme", &Profile::default(), &no_env).unwrap().is_none());
+        assert!(
+            login_key("acme", &Profile::default(), &no_env)
+                .unwrap()
+                .is_none()
+        );
     }
 
     #[test]

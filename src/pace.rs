@@ -69,9 +69,7 @@ impl Pacer {
     /// Saturates: a pause beyond [`MAX_COOL_DOWN`] is that long.
     pub fn cool_down(&self, pause: Duration) {
         let now = Instant::now();
-        let until = now
-            .checked_add(pause.min(MAX_COOL_DOWN))
-            .unwrap_or(now);
+        let until = now.checked_add(pause.min(MAX_COOL_DOWN)).unwrap_or(now);
         let mut guard = self
             .cooldown_until
             .lock()

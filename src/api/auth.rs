@@ -46,9 +46,7 @@ impl BillingClient {
     /// nothing to do: credentials travel with every call.
     pub async fn login(&self) -> Result<(), ApiError> {
         if self.inner.opts.login == LoginMode::Session {
-            self.session(None)
-                .await
-                .map_err(|e| self.scrub_error(e))?;
+            self.session(None).await.map_err(|e| self.scrub_error(e))?;
         }
         Ok(())
     }
@@ -57,11 +55,17 @@ impl BillingClient {
     /// BILLmanager 6's own client front end sends to log out (public repo
     /// Karantir-dev/billing-typescript, `src/Redux/auth/authOperations.js`, `logout`); no
     /// `session.delete` or `logout` function is documented for clients. Unpaced and bounded
-    /// by a short timeout, never after a refusal (a blocked client sends nothing more).
+    /// by a short timeout, never after a firewall or a redirect (nothing more is sent then).
     pub async fn logout(&self) {
         let (sid, generation) = {
             let mut session = self.inner.session.lock().await;
-            if session.refused.is_some() {
+            let blocked = session.refused.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    ErrorKind::Blocked { .. } | ErrorKind::Redirect { .. }
+                )
+            });
+            if blocked {
                 return;
             }
             match session.sid.take() {
@@ -168,13 +172,7 @@ impl BillingClient {
         } else {
             Credential::Login
         };
-        let doc = match self.send("auth", &[], false, &credential).await {
-            Ok(doc) => doc,
-            Err(e) if e.kind == ErrorKind::Protocol && e.detail.contains("HTML") => {
-                return Err(refused("html page", &format!("{}: {}", self.inner.url, hint("html"))));
-            }
-            Err(e) => return Err(e),
-        };
+        let doc = self.send("auth", &[], false, &credential).await?;
         if let Some(error) = doc.error() {
             let billing = BillingError::from_node(error);
             let detail = format!("{} — {}", billing.describe(), hint_for(&billing));
@@ -209,6 +207,11 @@ fn refused(object: &str, detail: &str) -> ApiError {
         false,
     )
     .with_detail(detail)
+}
+
+/// The login answered by an HTML page (a WAF, a captcha page, a moved site): fatal.
+pub(super) fn html_login(url: &str) -> ApiError {
+    refused("html page", &format!("{url}: {}", hint("html")))
 }
 
 /// A call refused with `access` again right after a fresh login: fatal, never a loop.
@@ -317,7 +320,12 @@ mod tests {
 
     #[test]
     fn login_refusals_have_hints() {
-        for what in ["captcha_verification_failed", "blockgeoip", "totp", "blocked_ip"] {
+        for what in [
+            "captcha_verification_failed",
+            "blockgeoip",
+            "totp",
+            "blocked_ip",
+        ] {
             assert_ne!(hint(what), hint("something else"), "{what}");
         }
     }

@@ -15,8 +15,8 @@ use super::auth::{Credential, Session};
 use super::doc::{DecodeError, Doc, Node};
 use super::error::{ApiError, BillingError, ErrorKind};
 use super::wire::{
-    MAX_BODY, cap_retry_after, location_for_humans, normalize_url, parse_retry_after, redacted,
-    trace_body,
+    cap_retry_after, location_for_humans, normalize_url, parse_retry_after, read_body, redacted,
+    trace_body, transport_error,
 };
 use crate::manifest::{Dialect, Format, LoginMode};
 use crate::pace::Pacer;
@@ -288,12 +288,15 @@ impl BillingClient {
             let text = self.scrub(&trace_body(&bytes));
             tracing::trace!(func, body = %text, "response body");
         }
-        let doc = decoded.map_err(|e| {
-            let detail = match e {
-                DecodeError::Html => "an HTML page instead of an API answer (wrong URL?)".into(),
-                other => other.to_string(),
-            };
-            ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(detail)
+        let login = matches!(credential, Credential::Login | Credential::Key);
+        let doc = decoded.map_err(|e| match e {
+            // A WAF, captcha or moved page answering the login: asking again changes nothing.
+            DecodeError::Html if login => super::auth::html_login(&inner.url),
+            DecodeError::Html => ApiError::new(ErrorKind::Protocol, func, true, write)
+                .with_detail("an HTML page instead of an API answer (wrong URL?)"),
+            other => {
+                ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(other.to_string())
+            }
         })?;
         if doc.is_truncated() && doc.error().is_none() {
             return Err(ApiError::new(ErrorKind::Protocol, func, true, write)
@@ -443,61 +446,4 @@ fn check_answer(doc: &Doc) -> Answer {
         return Answer::Access("the login form came back".into());
     }
     Answer::Ok
-}
-
-/// The body, read in chunks and refused beyond [`MAX_BODY`].
-async fn read_body(
-    mut response: reqwest::Response,
-    func: &str,
-    write: bool,
-) -> Result<Vec<u8>, ApiError> {
-    let too_big = || {
-        ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(format!(
-            "the answer is larger than {} MiB; not read",
-            MAX_BODY / (1024 * 1024)
-        ))
-    };
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(&e, func, write))?
-    {
-        if body.len().saturating_add(chunk.len()) > MAX_BODY {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-fn transport_error(e: &reqwest::Error, func: &str, write: bool) -> ApiError {
-    let (kind, sent) = if e.is_connect() {
-        (ErrorKind::Transport, false)
-    } else if e.is_builder() {
-        (ErrorKind::Protocol, false)
-    } else if e.is_timeout() {
-        (ErrorKind::Timeout, true)
-    } else {
-        (ErrorKind::Transport, true)
-    };
-    // reqwest's message holds the URL, never credentials (they travel in the body).
-    ApiError::new(kind, func, sent, write).with_detail(error_chain(e))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

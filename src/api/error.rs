@@ -606,7 +606,12 @@ mod tests {
         );
         assert!(throttled.outcome_unknown() && !throttled.retryable());
         assert_eq!(throttled.retry_after(), Some(Duration::from_secs(2)));
-        let read_throttled = ApiError::new(ErrorKind::Throttled { retry_after: None }, "vds", true, false);
+        let read_throttled = ApiError::new(
+            ErrorKind::Throttled { retry_after: None },
+            "vds",
+            true,
+            false,
+        );
         assert!(read_throttled.retryable() && !read_throttled.outcome_unknown());
         let busy = ApiError::new(ErrorKind::Busy, "vds.order.param", true, true);
         assert!(busy.retryable() && !busy.outcome_unknown());

@@ -6,13 +6,13 @@
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
 //! - [`types`] and [`catalog`]: what the calls return and how it is read.
 
+mod auth;
 pub mod calls;
 pub mod catalog;
 pub mod client;
 pub mod doc;
 pub mod error;
 pub mod types;
-mod auth;
 mod wire;
 mod xml;
 

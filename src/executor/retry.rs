@@ -127,6 +127,24 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_durations_saturate(
+            base in proptest::num::u64::ANY,
+            cap in proptest::num::u64::ANY,
+            after in proptest::num::u64::ANY,
+            n in proptest::num::u32::ANY,
+        ) {
+            let b = Backoff {
+                base: Duration::from_secs(base),
+                cap: Duration::from_secs(cap),
+            };
+            let d = b.delay(n, Some(Duration::from_secs(after)));
+            proptest::prop_assert!(d >= Duration::from_secs(after));
+            proptest::prop_assert!(b.ceiling(n) <= b.cap);
+        }
+    }
+
     #[test]
     fn zero_base_never_waits() {
         let b = Backoff {

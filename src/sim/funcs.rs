@@ -142,7 +142,8 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
         login(&mut call)
     } else if let Some(ok) = super::refusals::totp_pending(call.core) {
         authenticate(&mut call).map(|_| Reply::Doc(ok))
-    } else if let (Func::Order(..), true, Some(e)) = (&func, sok, super::refusals::order(call.core)) {
+    } else if let (Func::Order(..), true, Some(e)) = (&func, sok, super::refusals::order(call.core))
+    {
         authenticate(&mut call).and(Err(e))
     } else {
         authenticate(&mut call).and_then(|account| match func {
@@ -218,11 +219,10 @@ fn check_password(core: &mut Core, user: &str, password: &str) -> Result<(), Api
 /// A login key (`func=auth&username=…&key=…`): the simulator accepts the account's password
 /// reversed and prefixed `key-` (a stand-in for a key issued by `session.newkey`).
 fn check_key(core: &mut Core, user: &str, key: &str) -> Result<(), ApiError> {
-    let good = core
-        .state
-        .accounts
-        .get(user)
-        .is_some_and(|a| key == format!("key-{}", a.password.chars().rev().collect::<String>()));
+    let good =
+        core.state.accounts.get(user).is_some_and(|a| {
+            key == format!("key-{}", a.password.chars().rev().collect::<String>())
+        });
     if good {
         Ok(())
     } else {

@@ -764,7 +764,10 @@ async fn insufficient_funds_and_min_order_refusals() {
     .await;
     let client = BillingClient::new(options(&url, Format::Xml, LoginMode::Authinfo)).unwrap();
     let err = client.prolong("7", 1).await.unwrap_err();
-    assert!(matches!(err.kind, ErrorKind::InsufficientFunds { .. }), "{err}");
+    assert!(
+        matches!(err.kind, ErrorKind::InsufficientFunds { .. }),
+        "{err}"
+    );
     assert!(err.is_fatal());
     let err = client.act("vds", Action::Delete, &["7"]).await.unwrap_err();
     assert_eq!(

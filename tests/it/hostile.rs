@@ -54,7 +54,8 @@ fn orders(requests: &[LoggedRequest]) -> usize {
     requests
         .iter()
         .filter(|r| {
-            r.func.ends_with(".order.param") && r.params.iter().any(|(k, v)| k == "sok" && v == "ok")
+            r.func.ends_with(".order.param")
+                && r.params.iter().any(|(k, v)| k == "sok" && v == "ok")
         })
         .count()
 }
@@ -164,8 +165,14 @@ async fn a_redirect_is_never_followed_and_no_credential_leaves() {
     }
     let seen = seen.lock().unwrap().clone();
     let seen = String::from_utf8_lossy(&seen);
-    assert!(!seen.contains(password), "the password reached the other origin");
-    assert!(seen.is_empty(), "something reached the other origin: {seen}");
+    assert!(
+        !seen.contains(password),
+        "the password reached the other origin"
+    );
+    assert!(
+        seen.is_empty(),
+        "something reached the other origin: {seen}"
+    );
     assert!(
         sim.sim.requests().len() <= 2,
         "{:?}",
@@ -185,9 +192,17 @@ async fn orders_refused_with_access_stop_the_run_after_at_most_three_logins() {
         .await;
     ran.code(3);
     let requests = sim.sim.requests();
-    assert!(calls(&requests, "auth") <= 3, "{} logins", calls(&requests, "auth"));
+    assert!(
+        calls(&requests, "auth") <= 3,
+        "{} logins",
+        calls(&requests, "auth")
+    );
     assert!(orders(&requests) <= 8, "{} order calls", orders(&requests));
-    assert!(ran.stderr.contains("right after a fresh login"), "{}", ran.stderr);
+    assert!(
+        ran.stderr.contains("right after a fresh login"),
+        "{}",
+        ran.stderr
+    );
     assert_eq!(live(&sim.sim), 0);
 }
 
@@ -233,8 +248,11 @@ async fn an_absurd_retry_after_never_panics() {
         ..Faults::default()
     })
     .await;
-    let bf = apply(&sim, &manifest(8, "session", "  concurrency: 4\n  retries: 8\n"))
-        .env("BILLFLEET_MAX_RETRY_AFTER", "1");
+    let bf = apply(
+        &sim,
+        &manifest(8, "session", "  concurrency: 4\n  retries: 8\n"),
+    )
+    .env("BILLFLEET_MAX_RETRY_AFTER", "1");
     let ran = bf.run().await;
     assert_ne!(ran.code, Some(101), "{}", ran.stderr);
     assert!(!ran.stderr.contains("panicked"), "{}", ran.stderr);
@@ -261,7 +279,10 @@ async fn absurd_wait_timeouts_and_rates_are_refused_before_sending() {
         ran.run().await.code(2);
     }
     let ran = apply(&sim, &manifest(2, "session", ""))
-        .manifest("slow.yaml", &manifest(2, "session", "").replace("rate: 100", "rate: 0.001"))
+        .manifest(
+            "slow.yaml",
+            &manifest(2, "session", "").replace("rate: 100", "rate: 0.001"),
+        )
         .args(["apply", "slow.yaml", "--yes"])
         .run()
         .await;
@@ -282,7 +303,11 @@ async fn the_session_id_never_shows_at_trace_level_and_the_session_is_ended() {
         .await;
     ran.code(0);
     assert!(ran.stderr.contains("response body"), "no trace at -vv");
-    assert!(!has_hex_run(&ran.stderr, 32), "a session id in:\n{}", ran.stderr);
+    assert!(
+        !has_hex_run(&ran.stderr, 32),
+        "a session id in:\n{}",
+        ran.stderr
+    );
     let requests = sim.sim.requests();
     let last = requests.last().map(|r| r.func.as_str());
     assert_eq!(last, Some("logon"), "the session was not ended");
@@ -310,7 +335,10 @@ async fn secrets_echoed_by_the_server_appear_nowhere() {
         let ran = bf.run().await;
         assert_eq!(ran.code, Some(1), "{login}: {}", ran.stderr);
         let text = everything(&ran);
-        assert!(text.contains("[request:"), "{login}: no echo reached the test:\n{text}");
+        assert!(
+            text.contains("[request:"),
+            "{login}: no echo reached the test:\n{text}"
+        );
         for secret in [password, encoded.as_str(), "s3cret"] {
             assert!(!text.contains(secret), "{login}: `{secret}` in:\n{text}");
         }
@@ -359,7 +387,14 @@ async fn busy_answers_are_retried_until_every_server_is_ordered() {
     let requests = sim.sim.requests();
     assert!(requests.iter().any(|r| r.outcome == "fault:busy"));
     assert_eq!(live(&sim.sim), 20);
-    assert_eq!(orders(&requests) - requests.iter().filter(|r| r.outcome == "fault:busy" && r.func.ends_with(".order.param")).count(), 20);
+    assert_eq!(
+        orders(&requests)
+            - requests
+                .iter()
+                .filter(|r| r.outcome == "fault:busy" && r.func.ends_with(".order.param"))
+                .count(),
+        20
+    );
     let rows = ran.report("web.results.csv");
     assert!(rows.iter().all(|r| r.outcome != RowOutcome::Failed));
 }
@@ -410,7 +445,10 @@ async fn a_profile_with_a_login_key_logs_in_with_the_key() {
     let auth: Vec<_> = requests.iter().filter(|r| r.func == "auth").collect();
     assert_eq!(auth.len(), 1);
     let names: Vec<&str> = auth[0].params.iter().map(|(k, _)| k.as_str()).collect();
-    assert!(names.contains(&"key") && !names.contains(&"password"), "{names:?}");
+    assert!(
+        names.contains(&"key") && !names.contains(&"password"),
+        "{names:?}"
+    );
     assert_eq!(live(&sim.sim), 2);
 }
 
@@ -446,4 +484,60 @@ async fn an_answer_over_32_mib_is_refused() {
     assert_ne!(ran.code, Some(101), "{}", ran.stderr);
     assert_ne!(ran.code, Some(0));
     assert!(ran.stderr.contains("32 MiB"), "{}", ran.stderr);
+}
+
+/// A loopback listener answering every request with `answer`; returns its URL and a count of
+/// the requests it saw.
+async fn answering(answer: &'static [u8]) -> (String, Arc<Mutex<usize>>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/billmgr", listener.local_addr().unwrap());
+    let count = Arc::new(Mutex::new(0usize));
+    let seen = Arc::clone(&count);
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let seen = Arc::clone(&seen);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                if matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {
+                    *seen.lock().unwrap() += 1;
+                    let _ = stream.write_all(answer).await;
+                }
+            });
+        }
+    });
+    (url, count)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_waf_page_or_status_460_on_the_login_stops_at_once() {
+    let answers: [(&[u8], &str); 3] = [
+        (
+            b"HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 50\r\nconnection: close\r\n\r\n<html><body>Please solve the captcha</body></html>",
+            "web page",
+        ),
+        (
+            b"HTTP/1.1 460 Blocked\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            "460",
+        ),
+        (
+            b"HTTP/1.1 401 Unauthorized\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+            "401",
+        ),
+    ];
+    for (answer, named) in answers {
+        let (url, count) = answering(answer).await;
+        let bf = Billfleet::new()
+            .manifest("web.yaml", &manifest(3, "session", ""))
+            .credentials(&url, harness::USER, harness::PASSWORD)
+            .args(["apply", "web.yaml", "--yes"]);
+        let ran = bf.run().await;
+        ran.code(3);
+        assert!(ran.stderr.contains(named), "{}", ran.stderr);
+        assert!(ran.stderr.contains(&url), "{}", ran.stderr);
+        assert!(
+            *count.lock().unwrap() <= 2,
+            "{named}: {} requests",
+            count.lock().unwrap()
+        );
+    }
 }

@@ -584,7 +584,10 @@ async fn insufficient_funds_stops_orders_and_renewals() {
         let m = vds_manifest(case);
         let (func, params) = order_params(&m, 1, "web-01.example.com");
         let err = c.order(&func, &pairs(&params)).await.unwrap_err();
-        assert!(matches!(err.kind, ErrorKind::InsufficientFunds { .. }), "{err}");
+        assert!(
+            matches!(err.kind, ErrorKind::InsufficientFunds { .. }),
+            "{err}"
+        );
         assert!(err.is_fatal());
         assert!(h.sim.services().is_empty());
         let id = h.sim.add_service(NewService {
@@ -598,7 +601,10 @@ async fn insufficient_funds_stops_orders_and_renewals() {
         });
         let quarter: u32 = vds(case.dialect).quarter.parse().unwrap();
         let err = c.prolong(&id, quarter).await.unwrap_err();
-        assert!(matches!(err.kind, ErrorKind::InsufficientFunds { .. }), "{err}");
+        assert!(
+            matches!(err.kind, ErrorKind::InsufficientFunds { .. }),
+            "{err}"
+        );
         assert_eq!(h.sim.balance_cents(), 100);
         h.stop().await.unwrap();
     })

@@ -347,11 +347,22 @@ async fn insufficient_funds_is_the_documented_not_enough_money_error() {
     let v = call(&h, &order_vds("poor.example.com")).await;
     assert_eq!(error_type(&v), Some("not_enough_money"));
     assert_eq!(v["doc"]["error"]["$code"], "1");
-    let params = v["doc"]["error"]["param"].as_array().cloned().unwrap_or_default();
+    let params = v["doc"]["error"]["param"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     let names: Vec<_> = params.iter().filter_map(|p| p["$name"].as_str()).collect();
     assert_eq!(
         names,
-        ["amount", "have", "currency", "deficit", "limit", "reserved", "available"]
+        [
+            "amount",
+            "have",
+            "currency",
+            "deficit",
+            "limit",
+            "reserved",
+            "available"
+        ]
     );
     assert!(h.sim.services().is_empty());
 }

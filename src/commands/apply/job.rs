@@ -304,7 +304,14 @@ mod tests {
         let after = Some(std::time::Duration::from_secs(1));
         let cases = [
             (
-                err(ErrorKind::InsufficientFunds { required: None, available: None }, true, true),
+                err(
+                    ErrorKind::InsufficientFunds {
+                        required: None,
+                        available: None,
+                    },
+                    true,
+                    true,
+                ),
                 ErrorClass::Fatal,
             ),
             (err(taken, true, true), ErrorClass::Permanent),

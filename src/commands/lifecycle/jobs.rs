@@ -267,7 +267,14 @@ mod tests {
         };
         assert_eq!(classify(&err(refused, true, true)), ErrorClass::Permanent);
         assert_eq!(
-            classify(&err(ErrorKind::InsufficientFunds { required: None, available: None }, true, true)),
+            classify(&err(
+                ErrorKind::InsufficientFunds {
+                    required: None,
+                    available: None
+                },
+                true,
+                true
+            )),
             ErrorClass::Fatal
         );
         assert_eq!(
