@@ -104,6 +104,9 @@ impl std::fmt::Debug for BillingClient {
 
 /// Retries of a "busy, try later" answer inside one call, before the caller sees it.
 const BUSY_RETRIES: u32 = 6;
+/// Sessions that expired under one call (each one served other calls) before it gives up
+/// for now ([`ErrorKind::SessionExpired`], retried later).
+const MAX_RELOGINS: u32 = 3;
 /// The first wait after a busy answer; it doubles each time.
 const BUSY_WAIT: Duration = Duration::from_millis(200);
 /// The `Retry-After` above which the wait is announced.
@@ -193,36 +196,42 @@ impl BillingClient {
     ) -> Result<Doc, ApiError> {
         let write = kind == CallKind::Write;
         let mut stale = None;
+        let mut logins = 0u32;
         loop {
             let credential = self.credential(stale).await?;
             let doc = match self.send(func, params, write, &credential).await {
                 Ok(doc) => doc,
                 Err(e) => return Err(self.remember(e).await),
             };
-            match check_answer(&doc) {
+            let detail = match check_answer(&doc) {
                 Answer::Ok => {
                     self.proven(&credential);
                     return Ok(doc);
                 }
-                Answer::Access(detail) => match credential {
-                    Credential::Session { generation, .. } if stale.is_none() => {
-                        tracing::debug!(func, "session refused; logging in again");
-                        stale = Some(generation);
-                    }
-                    Credential::Session { .. } => {
-                        let err = super::auth::refused_after_login(func, write, &detail);
-                        return Err(self.remember(err).await);
-                    }
-                    Credential::Authinfo(_) | Credential::Login | Credential::Key => {
-                        let err = super::auth::authinfo_refused(func, write, &detail);
-                        return Err(self.remember(err).await);
-                    }
-                },
                 Answer::Error(kind, detail) => {
                     let err = ApiError::new(kind, func, true, write).with_detail(detail);
                     return Err(self.remember(err).await);
                 }
+                Answer::Access(detail) => detail,
+            };
+            let Credential::Session { generation, .. } = credential else {
+                let err = super::auth::authinfo_refused(func, write, &detail);
+                return Err(self.remember(err).await);
+            };
+            // Refused with a session that never served a call, after this call logged in
+            // again: not an expiry. Stop instead of logging in in a loop.
+            if stale.is_some() && !self.served_after_settling(generation).await {
+                let err = super::auth::refused_after_login(func, write, &detail);
+                return Err(self.remember(err).await);
             }
+            if logins >= MAX_RELOGINS {
+                return Err(
+                    ApiError::new(ErrorKind::SessionExpired, func, true, write).with_detail(detail)
+                );
+            }
+            tracing::debug!(func, "session refused; logging in again");
+            stale = Some(generation);
+            logins += 1;
         }
     }
 

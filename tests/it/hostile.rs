@@ -541,3 +541,17 @@ async fn a_waf_page_or_status_460_on_the_login_stops_at_once() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sessions_that_expire_often_are_renewed_without_stopping_the_run() {
+    let sim = sim(Faults {
+        session_expiry_requests: Some(3),
+        ..Faults::default()
+    })
+    .await;
+    let ran = apply(&sim, &manifest(20, "session", "  concurrency: 4\n"))
+        .run()
+        .await;
+    ran.code(0);
+    assert_eq!(live(&sim.sim), 20);
+}
