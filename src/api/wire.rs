@@ -6,7 +6,14 @@ use std::time::Duration;
 use super::error::{ApiError, ErrorKind};
 
 /// Parameter names whose values are never logged.
-const REDACTED: &[&str] = &["auth", "authinfo", "password", "passwd", "userpassword"];
+const REDACTED: &[&str] = &[
+    "auth",
+    "authinfo",
+    "password",
+    "passwd",
+    "userpassword",
+    "key",
+];
 /// Longest response body logged at trace level.
 const TRACE_BODY_MAX: usize = 2048;
 
