@@ -555,3 +555,35 @@ async fn sessions_that_expire_often_are_renewed_without_stopping_the_run() {
     ran.code(0);
     assert_eq!(live(&sim.sim), 20);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_503_after_a_paid_call_is_reconciled_after_the_pause_it_asked_for() {
+    let sim = sim(Faults {
+        after_work_503: 1.0,
+        retry_after: Some("1".into()),
+        ..Faults::default()
+    })
+    .await;
+    let ran = apply(&sim, &manifest(3, "session", "  concurrency: 1\n"))
+        .run()
+        .await;
+    ran.code(0);
+    let requests = sim.sim.requests();
+    assert_eq!(orders(&requests), 3, "an order was sent again unseen");
+    assert_eq!(live(&sim.sim), 3);
+    for (i, r) in requests.iter().enumerate() {
+        if r.outcome != "fault:503-after-work" {
+            continue;
+        }
+        let next = &requests[i + 1];
+        assert_eq!(
+            next.func, "vds",
+            "the next call is not the reconcile's list"
+        );
+        assert!(
+            next.at_ms >= r.at_ms + 950,
+            "the Retry-After pause was not honoured: {} ms",
+            next.at_ms - r.at_ms
+        );
+    }
+}
