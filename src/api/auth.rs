@@ -226,7 +226,10 @@ fn refused(object: &str, detail: &str) -> ApiError {
 
 /// The login answered by an HTML page (a WAF, a captcha page, a moved site): fatal.
 pub(super) fn html_login(url: &str) -> ApiError {
-    refused("html page", &format!("{url}: {}", hint("html")))
+    refused(
+        "html page",
+        &format!("HTTP 200 from {url}: {}", hint("html")),
+    )
 }
 
 /// A call refused with `access` again right after a fresh login: fatal, never a loop.

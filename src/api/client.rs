@@ -1,5 +1,5 @@
 //! The HTTP side: one `reqwest` client (redirects never followed), the request body, the
-//! session shared by all clones (see [`super::auth`]), the mapping of transport failures and
+//! session shared by all clones (see `api::auth`), the mapping of transport failures and
 //! answers to [`ApiError`], bounded answer bodies, and the scrubbing of every text that came
 //! from the server before it reaches a log, an error or a report.
 
@@ -165,8 +165,9 @@ impl BillingClient {
     /// A raw call: sends `func` with `params`, decodes the answer and turns a `doc.error`
     /// into an [`ApiError`] (its detail scrubbed of every known secret). A busy answer is
     /// sent again after a short pause (it is a refusal: nothing was done). An `access` answer
-    /// in session mode logs in again (once, shared with concurrent callers) and repeats the
-    /// call once; refused again right after that login, the run must stop (a fatal error).
+    /// in session mode logs in again (single-flight, shared with concurrent callers) and
+    /// repeats the call; refused again right after a fresh login, the run must stop (a fatal
+    /// error). In `authinfo` mode an `access` answer is fatal at once.
     pub async fn call(
         &self,
         func: &str,
@@ -187,7 +188,7 @@ impl BillingClient {
         }
     }
 
-    /// One call with at most one transparent re-login.
+    /// One call, logging in again after a session expired (at most [`MAX_RELOGINS`] times).
     async fn call_once(
         &self,
         func: &str,

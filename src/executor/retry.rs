@@ -17,8 +17,9 @@ pub enum ErrorClass {
         /// How long the billing asked to wait, when it said.
         after: Option<Duration>,
     },
-    /// The outcome is unknown (timeout, dropped connection, 5xx after sending): the job must
-    /// be reconciled before anything is sent again.
+    /// The outcome is unknown (timeout, dropped connection, a 5xx or 429 after sending, a
+    /// gateway page): the job must be reconciled before anything is sent again. Only a
+    /// billing error document proves that a call was not carried out.
     Unknown,
     /// This job failed for good; the others carry on.
     Permanent,
