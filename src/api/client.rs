@@ -339,20 +339,7 @@ impl BillingClient {
             return Ok(());
         }
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(|l| location_for_humans(&self.inner.url, l))
-                .unwrap_or_else(|| "nowhere (no Location header)".into());
-            return Err(fail(ErrorKind::Redirect {
-                status: status.as_u16(),
-                location: location.clone(),
-            })
-            .with_detail(format!(
-                "billfleet never follows redirects (the request carries credentials); \
-                 set the billing URL to the address that answers, e.g. {location}"
-            )));
+            return Err(self.redirect_error(response, func, write));
         }
         if matches!(status.as_u16(), 401 | 403 | 407 | 460) {
             return Err(fail(ErrorKind::Blocked {
@@ -392,6 +379,24 @@ impl BillingClient {
         Err(fail(ErrorKind::Server {
             status: status.as_u16(),
         }))
+    }
+
+    /// A 3xx answer: an error naming the status and where it pointed (without its query).
+    fn redirect_error(&self, response: &reqwest::Response, func: &str, write: bool) -> ApiError {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| location_for_humans(&self.inner.url, l))
+            .unwrap_or_else(|| "nowhere (no Location header)".into());
+        let kind = ErrorKind::Redirect {
+            status: response.status().as_u16(),
+            location: location.clone(),
+        };
+        ApiError::new(kind, func, true, write).with_detail(format!(
+            "billfleet never follows redirects (the request carries credentials); set the \
+             billing URL to the address that answers, e.g. {location}"
+        ))
     }
 
     /// `func`, `out`, `lang`, the credential, then the call's parameters.

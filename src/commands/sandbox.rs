@@ -85,6 +85,15 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
             )));
         }
     }
+    const LOGIN_REFUSALS: &[&str] = &["captcha", "blockgeoip", "blocked_ip", "blocklogon", "totp"];
+    if let Some(how) = f.login_refusal.as_deref()
+        && !LOGIN_REFUSALS.contains(&how)
+    {
+        return Err(CmdError::bad_input(format!(
+            "--login-refusal: `{how}` is not one of {}",
+            LOGIN_REFUSALS.join(", ")
+        )));
+    }
     Ok(Faults {
         seed: f.seed,
         latency: Duration::from_millis(f.latency_ms),
