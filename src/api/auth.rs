@@ -38,6 +38,9 @@ pub(crate) enum Credential {
     Key,
 }
 
+/// How long answers in flight get to land before a refusal is judged.
+const SETTLE: Duration = Duration::from_millis(250);
+
 /// How long ending the session may take at the end of a run.
 const LOGOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -55,11 +58,17 @@ impl BillingClient {
     /// BILLmanager 6's own client front end sends to log out (public repo
     /// Karantir-dev/billing-typescript, `src/Redux/auth/authOperations.js`, `logout`); no
     /// `session.delete` or `logout` function is documented for clients. Unpaced and bounded
-    /// by a short timeout, never after a refusal (a blocked client sends nothing more).
+    /// by a short timeout, never after a firewall or a redirect (nothing more is sent then).
     pub async fn logout(&self) {
         let (sid, generation) = {
             let mut session = self.inner.session.lock().await;
-            if session.refused.is_some() {
+            let blocked = session.refused.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind,
+                    ErrorKind::Blocked { .. } | ErrorKind::Redirect { .. }
+                )
+            });
+            if blocked {
                 return;
             }
             match session.sid.take() {
@@ -107,6 +116,18 @@ impl BillingClient {
         }
     }
 
+    /// True when a call has succeeded with session `generation` (or a newer one), allowing
+    /// answers still on their way a moment to land (a busy session expires under concurrent
+    /// calls, and their answers arrive in any order).
+    pub(super) async fn served_after_settling(&self, generation: u64) -> bool {
+        let served = || self.inner.proven.load(Ordering::SeqCst) >= generation;
+        if served() {
+            return true;
+        }
+        tokio::time::sleep(SETTLE).await;
+        served()
+    }
+
     /// A fatal refusal is remembered, so that no caller sends anything that would meet it
     /// again (a login lockout, a firewall, a redirect). Returns the error.
     pub(super) async fn remember(&self, err: ApiError) -> ApiError {
@@ -123,8 +144,8 @@ impl BillingClient {
 
     /// The current session, logging in when there is none or the caller's one is `stale`.
     /// Single-flight: the lock is held during the login, so concurrent callers wait and reuse
-    /// it. A session that came from a re-login and has not served one call yet is not
-    /// replaced: its refusal means the account may not do this, and the run stops.
+    /// it. Two logins in a row that served no call are not followed by a third: the refusals
+    /// mean the account may not do this, and the run stops.
     async fn session(&self, stale: Option<u64>) -> Result<(Secret, u64), ApiError> {
         let mut session = self.inner.session.lock().await;
         if let Some(err) = &session.refused {
@@ -136,7 +157,7 @@ impl BillingClient {
             return Ok((sid.clone(), session.generation));
         }
         let proven = self.inner.proven.load(Ordering::SeqCst);
-        if stale.is_some() && session.generation > 1 && proven < session.generation {
+        if stale.is_some() && session.generation >= 2 && proven + 1 < session.generation {
             let err = refused_after_login("auth", false, "type=access");
             session.refused = Some(err.clone());
             return Err(err);
@@ -166,16 +187,7 @@ impl BillingClient {
         } else {
             Credential::Login
         };
-        let doc = match self.send("auth", &[], false, &credential).await {
-            Ok(doc) => doc,
-            Err(e) if e.kind == ErrorKind::Protocol && e.detail.contains("HTML") => {
-                return Err(refused(
-                    "html page",
-                    &format!("{}: {}", self.inner.url, hint("html")),
-                ));
-            }
-            Err(e) => return Err(e),
-        };
+        let doc = self.send("auth", &[], false, &credential).await?;
         if let Some(error) = doc.error() {
             let billing = BillingError::from_node(error);
             let detail = format!("{} — {}", billing.describe(), hint_for(&billing));
@@ -210,6 +222,14 @@ fn refused(object: &str, detail: &str) -> ApiError {
         false,
     )
     .with_detail(detail)
+}
+
+/// The login answered by an HTML page (a WAF, a captcha page, a moved site): fatal.
+pub(super) fn html_login(url: &str) -> ApiError {
+    refused(
+        "html page",
+        &format!("HTTP 200 from {url}: {}", hint("html")),
+    )
 }
 
 /// A call refused with `access` again right after a fresh login: fatal, never a loop.

@@ -1,5 +1,5 @@
 //! The HTTP side: one `reqwest` client (redirects never followed), the request body, the
-//! session shared by all clones (see [`super::auth`]), the mapping of transport failures and
+//! session shared by all clones (see `api::auth`), the mapping of transport failures and
 //! answers to [`ApiError`], bounded answer bodies, and the scrubbing of every text that came
 //! from the server before it reaches a log, an error or a report.
 
@@ -15,8 +15,8 @@ use super::auth::{Credential, Session};
 use super::doc::{DecodeError, Doc, Node};
 use super::error::{ApiError, BillingError, ErrorKind};
 use super::wire::{
-    MAX_BODY, cap_retry_after, location_for_humans, normalize_url, parse_retry_after, redacted,
-    trace_body,
+    cap_retry_after, location_for_humans, normalize_url, parse_retry_after, read_body, redacted,
+    trace_body, transport_error,
 };
 use crate::manifest::{Dialect, Format, LoginMode};
 use crate::pace::Pacer;
@@ -104,6 +104,9 @@ impl std::fmt::Debug for BillingClient {
 
 /// Retries of a "busy, try later" answer inside one call, before the caller sees it.
 const BUSY_RETRIES: u32 = 6;
+/// Sessions that expired under one call (each one served other calls) before it gives up
+/// for now ([`ErrorKind::SessionExpired`], retried later).
+const MAX_RELOGINS: u32 = 3;
 /// The first wait after a busy answer; it doubles each time.
 const BUSY_WAIT: Duration = Duration::from_millis(200);
 /// The `Retry-After` above which the wait is announced.
@@ -162,8 +165,9 @@ impl BillingClient {
     /// A raw call: sends `func` with `params`, decodes the answer and turns a `doc.error`
     /// into an [`ApiError`] (its detail scrubbed of every known secret). A busy answer is
     /// sent again after a short pause (it is a refusal: nothing was done). An `access` answer
-    /// in session mode logs in again (once, shared with concurrent callers) and repeats the
-    /// call once; refused again right after that login, the run must stop (a fatal error).
+    /// in session mode logs in again (single-flight, shared with concurrent callers) and
+    /// repeats the call; refused again right after a fresh login, the run must stop (a fatal
+    /// error). In `authinfo` mode an `access` answer is fatal at once.
     pub async fn call(
         &self,
         func: &str,
@@ -184,7 +188,7 @@ impl BillingClient {
         }
     }
 
-    /// One call with at most one transparent re-login.
+    /// One call, logging in again after a session expired (at most [`MAX_RELOGINS`] times).
     async fn call_once(
         &self,
         func: &str,
@@ -193,36 +197,42 @@ impl BillingClient {
     ) -> Result<Doc, ApiError> {
         let write = kind == CallKind::Write;
         let mut stale = None;
+        let mut logins = 0u32;
         loop {
             let credential = self.credential(stale).await?;
             let doc = match self.send(func, params, write, &credential).await {
                 Ok(doc) => doc,
                 Err(e) => return Err(self.remember(e).await),
             };
-            match check_answer(&doc) {
+            let detail = match check_answer(&doc) {
                 Answer::Ok => {
                     self.proven(&credential);
                     return Ok(doc);
                 }
-                Answer::Access(detail) => match credential {
-                    Credential::Session { generation, .. } if stale.is_none() => {
-                        tracing::debug!(func, "session refused; logging in again");
-                        stale = Some(generation);
-                    }
-                    Credential::Session { .. } => {
-                        let err = super::auth::refused_after_login(func, write, &detail);
-                        return Err(self.remember(err).await);
-                    }
-                    Credential::Authinfo(_) | Credential::Login | Credential::Key => {
-                        let err = super::auth::authinfo_refused(func, write, &detail);
-                        return Err(self.remember(err).await);
-                    }
-                },
                 Answer::Error(kind, detail) => {
                     let err = ApiError::new(kind, func, true, write).with_detail(detail);
                     return Err(self.remember(err).await);
                 }
+                Answer::Access(detail) => detail,
+            };
+            let Credential::Session { generation, .. } = credential else {
+                let err = super::auth::authinfo_refused(func, write, &detail);
+                return Err(self.remember(err).await);
+            };
+            // Refused with a session that never served a call, after this call logged in
+            // again: not an expiry. Stop instead of logging in in a loop.
+            if stale.is_some() && !self.served_after_settling(generation).await {
+                let err = super::auth::refused_after_login(func, write, &detail);
+                return Err(self.remember(err).await);
             }
+            if logins >= MAX_RELOGINS {
+                return Err(
+                    ApiError::new(ErrorKind::SessionExpired, func, true, write).with_detail(detail)
+                );
+            }
+            tracing::debug!(func, "session refused; logging in again");
+            stale = Some(generation);
+            logins += 1;
         }
     }
 
@@ -288,12 +298,15 @@ impl BillingClient {
             let text = self.scrub(&trace_body(&bytes));
             tracing::trace!(func, body = %text, "response body");
         }
-        let doc = decoded.map_err(|e| {
-            let detail = match e {
-                DecodeError::Html => "an HTML page instead of an API answer (wrong URL?)".into(),
-                other => other.to_string(),
-            };
-            ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(detail)
+        let login = matches!(credential, Credential::Login | Credential::Key);
+        let doc = decoded.map_err(|e| match e {
+            // A WAF, captcha or moved page answering the login: asking again changes nothing.
+            DecodeError::Html if login => super::auth::html_login(&inner.url),
+            DecodeError::Html => ApiError::new(ErrorKind::Protocol, func, true, write)
+                .with_detail("an HTML page instead of an API answer (wrong URL?)"),
+            other => {
+                ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(other.to_string())
+            }
         })?;
         if doc.is_truncated() && doc.error().is_none() {
             return Err(ApiError::new(ErrorKind::Protocol, func, true, write)
@@ -326,20 +339,7 @@ impl BillingClient {
             return Ok(());
         }
         if status.is_redirection() {
-            let location = response
-                .headers()
-                .get(LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .map(|l| location_for_humans(&self.inner.url, l))
-                .unwrap_or_else(|| "nowhere (no Location header)".into());
-            return Err(fail(ErrorKind::Redirect {
-                status: status.as_u16(),
-                location: location.clone(),
-            })
-            .with_detail(format!(
-                "billfleet never follows redirects (the request carries credentials); \
-                 set the billing URL to the address that answers, e.g. {location}"
-            )));
+            return Err(self.redirect_error(response, func, write));
         }
         if matches!(status.as_u16(), 401 | 403 | 407 | 460) {
             return Err(fail(ErrorKind::Blocked {
@@ -379,6 +379,24 @@ impl BillingClient {
         Err(fail(ErrorKind::Server {
             status: status.as_u16(),
         }))
+    }
+
+    /// A 3xx answer: an error naming the status and where it pointed (without its query).
+    fn redirect_error(&self, response: &reqwest::Response, func: &str, write: bool) -> ApiError {
+        let location = response
+            .headers()
+            .get(LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .map(|l| location_for_humans(&self.inner.url, l))
+            .unwrap_or_else(|| "nowhere (no Location header)".into());
+        let kind = ErrorKind::Redirect {
+            status: response.status().as_u16(),
+            location: location.clone(),
+        };
+        ApiError::new(kind, func, true, write).with_detail(format!(
+            "billfleet never follows redirects (the request carries credentials); set the \
+             billing URL to the address that answers, e.g. {location}"
+        ))
     }
 
     /// `func`, `out`, `lang`, the credential, then the call's parameters.
@@ -443,61 +461,4 @@ fn check_answer(doc: &Doc) -> Answer {
         return Answer::Access("the login form came back".into());
     }
     Answer::Ok
-}
-
-/// The body, read in chunks and refused beyond [`MAX_BODY`].
-async fn read_body(
-    mut response: reqwest::Response,
-    func: &str,
-    write: bool,
-) -> Result<Vec<u8>, ApiError> {
-    let too_big = || {
-        ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(format!(
-            "the answer is larger than {} MiB; not read",
-            MAX_BODY / (1024 * 1024)
-        ))
-    };
-    if response
-        .content_length()
-        .is_some_and(|n| n > MAX_BODY as u64)
-    {
-        return Err(too_big());
-    }
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(|e| transport_error(&e, func, write))?
-    {
-        if body.len().saturating_add(chunk.len()) > MAX_BODY {
-            return Err(too_big());
-        }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body)
-}
-
-fn transport_error(e: &reqwest::Error, func: &str, write: bool) -> ApiError {
-    let (kind, sent) = if e.is_connect() {
-        (ErrorKind::Transport, false)
-    } else if e.is_builder() {
-        (ErrorKind::Protocol, false)
-    } else if e.is_timeout() {
-        (ErrorKind::Timeout, true)
-    } else {
-        (ErrorKind::Transport, true)
-    };
-    // reqwest's message holds the URL, never credentials (they travel in the body).
-    ApiError::new(kind, func, sent, write).with_detail(error_chain(e))
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
 }

@@ -3,8 +3,17 @@
 
 use std::time::Duration;
 
+use super::error::{ApiError, ErrorKind};
+
 /// Parameter names whose values are never logged.
-const REDACTED: &[&str] = &["auth", "authinfo", "password", "passwd", "userpassword"];
+const REDACTED: &[&str] = &[
+    "auth",
+    "authinfo",
+    "password",
+    "passwd",
+    "userpassword",
+    "key",
+];
 /// Longest response body logged at trace level.
 const TRACE_BODY_MAX: usize = 2048;
 
@@ -91,6 +100,63 @@ pub(crate) fn trace_body(bytes: &[u8]) -> String {
     let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
     if bytes.len() > TRACE_BODY_MAX {
         text.push('…');
+    }
+    text
+}
+
+/// The body, read in chunks and refused beyond [`MAX_BODY`].
+pub(crate) async fn read_body(
+    mut response: reqwest::Response,
+    func: &str,
+    write: bool,
+) -> Result<Vec<u8>, ApiError> {
+    let too_big = || {
+        ApiError::new(ErrorKind::Protocol, func, true, write).with_detail(format!(
+            "the answer is larger than {} MiB; not read",
+            MAX_BODY / (1024 * 1024)
+        ))
+    };
+    if response
+        .content_length()
+        .is_some_and(|n| n > MAX_BODY as u64)
+    {
+        return Err(too_big());
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response
+        .chunk()
+        .await
+        .map_err(|e| transport_error(&e, func, write))?
+    {
+        if body.len().saturating_add(chunk.len()) > MAX_BODY {
+            return Err(too_big());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+pub(crate) fn transport_error(e: &reqwest::Error, func: &str, write: bool) -> ApiError {
+    let (kind, sent) = if e.is_connect() {
+        (ErrorKind::Transport, false)
+    } else if e.is_builder() {
+        (ErrorKind::Protocol, false)
+    } else if e.is_timeout() {
+        (ErrorKind::Timeout, true)
+    } else {
+        (ErrorKind::Transport, true)
+    };
+    // reqwest's message holds the URL, never credentials (they travel in the body).
+    ApiError::new(kind, func, sent, write).with_detail(error_chain(e))
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
     }
     text
 }

@@ -60,7 +60,10 @@ impl Pace {
                 .burst
                 .and_then(|b| u32::try_from(b).ok())
                 .unwrap_or(1),
-            timeout: Duration::from_secs_f64(execution.timeout),
+            // Saturating: a timeout that is no duration (negative, NaN, beyond range) is
+            // the default one minute; validation reports it to the user.
+            timeout: Duration::try_from_secs_f64(execution.timeout)
+                .unwrap_or(Duration::from_secs(60)),
         }
     }
 }

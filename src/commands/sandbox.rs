@@ -85,6 +85,15 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
             )));
         }
     }
+    const LOGIN_REFUSALS: &[&str] = &["captcha", "blockgeoip", "blocked_ip", "blocklogon", "totp"];
+    if let Some(how) = f.login_refusal.as_deref()
+        && !LOGIN_REFUSALS.contains(&how)
+    {
+        return Err(CmdError::bad_input(format!(
+            "--login-refusal: `{how}` is not one of {}",
+            LOGIN_REFUSALS.join(", ")
+        )));
+    }
     Ok(Faults {
         seed: f.seed,
         latency: Duration::from_millis(f.latency_ms),
@@ -184,6 +193,56 @@ mod tests {
         ] {
             let err = config_from_args(&args(bad)).unwrap_err();
             assert_eq!(err.code, exit::BAD_INPUT, "{bad:?}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod hostile_flags {
+    use super::*;
+    use clap::Parser;
+
+    fn faults(extra: &[&str]) -> Result<Faults, CmdError> {
+        let mut argv = vec!["billfleet", "sandbox"];
+        argv.extend_from_slice(extra);
+        match crate::cli::Cli::try_parse_from(argv).unwrap().command {
+            crate::cli::Command::Sandbox(a) => faults_from_args(&a.faults),
+            other => panic!("not sandbox: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn hostile_install_flags_become_faults() {
+        let f = faults(&[
+            "--after-work-503",
+            "0.25",
+            "--retry-after",
+            "18446744073709551615",
+            "--redirect-to",
+            "http://127.0.0.1:9/billmgr",
+            "--firewall",
+            "--refuse-orders",
+            "access",
+            "--echo-secrets",
+            "--busy-share",
+            "0.3",
+            "--login-refusal",
+            "totp",
+        ])
+        .unwrap();
+        assert_eq!(f.after_work_503, 0.25);
+        assert_eq!(f.retry_after.as_deref(), Some("18446744073709551615"));
+        assert_eq!(f.redirect_to.as_deref(), Some("http://127.0.0.1:9/billmgr"));
+        assert!(f.firewall && f.echo_secrets);
+        assert_eq!(f.refuse_orders.as_deref(), Some("access"));
+        assert_eq!(f.busy_share, 0.3);
+        assert_eq!(f.login_refusal.as_deref(), Some("totp"));
+        for bad in [
+            &["--busy-share", "2"][..],
+            &["--after-work-503=-1"],
+            &["--login-refusal", "nope"],
+        ] {
+            assert_eq!(faults(bad).unwrap_err().code, exit::BAD_INPUT, "{bad:?}");
         }
     }
 }

@@ -17,8 +17,9 @@ pub enum ErrorClass {
         /// How long the billing asked to wait, when it said.
         after: Option<Duration>,
     },
-    /// The outcome is unknown (timeout, dropped connection, 5xx after sending): the job must
-    /// be reconciled before anything is sent again.
+    /// The outcome is unknown (timeout, dropped connection, a 5xx or 429 after sending, a
+    /// gateway page): the job must be reconciled before anything is sent again. Only a
+    /// billing error document proves that a call was not carried out.
     Unknown,
     /// This job failed for good; the others carry on.
     Permanent,
@@ -124,6 +125,24 @@ mod tests {
                 b.delay(0, Some(Duration::from_secs(45))),
                 Duration::from_secs(45)
             );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn any_durations_saturate(
+            base in proptest::num::u64::ANY,
+            cap in proptest::num::u64::ANY,
+            after in proptest::num::u64::ANY,
+            n in proptest::num::u32::ANY,
+        ) {
+            let b = Backoff {
+                base: Duration::from_secs(base),
+                cap: Duration::from_secs(cap),
+            };
+            let d = b.delay(n, Some(Duration::from_secs(after)));
+            proptest::prop_assert!(d >= Duration::from_secs(after));
+            proptest::prop_assert!(b.ceiling(n) <= b.cap);
         }
     }
 

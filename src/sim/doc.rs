@@ -179,9 +179,17 @@ pub(crate) struct ApiError {
     pub object: String,
     pub value: Option<String>,
     pub msg: String,
+    /// What few errors carry beyond type, object, value and message (boxed: errors travel
+    /// in every `Result` of the simulator).
+    pub extra: Option<Box<Extra>>,
+}
+
+/// The rarer parts of an error.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Extra {
     /// Further `param` elements, in order (the funds error's `amount`, `have`, …).
     pub params: Vec<(String, String)>,
-    /// A `code` attribute of the COREmanager 5 form, when the answer carries one.
+    /// A `code` attribute of the COREmanager 5 form.
     pub code: Option<String>,
 }
 
@@ -193,8 +201,7 @@ impl ApiError {
             object: object.into(),
             value: None,
             msg: msg.into(),
-            params: Vec::new(),
-            code: None,
+            extra: None,
         }
     }
 
@@ -212,8 +219,7 @@ impl ApiError {
                 cents(have)
             ),
         );
-        e.code = Some("1".into());
-        e.params = [
+        let params = [
             ("amount", cents(amount)),
             ("have", cents(have)),
             ("currency", currency.to_owned()),
@@ -225,6 +231,10 @@ impl ApiError {
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
+        e.extra = Some(Box::new(Extra {
+            params,
+            code: Some("1".into()),
+        }));
         e
     }
 
@@ -261,7 +271,8 @@ impl ApiError {
             error = error.attr("object", &self.object);
         }
         error = error.attr("lang", "en");
-        if let Some(code) = &self.code {
+        let extra = self.extra.as_deref();
+        if let Some(code) = extra.and_then(|x| x.code.as_ref()) {
             error = error.attr("code", code);
         }
         if !self.object.is_empty() {
@@ -275,7 +286,7 @@ impl ApiError {
         if let Some(value) = &self.value {
             error.push(Node::text("param", value).attr("name", "value"));
         }
-        for (name, value) in &self.params {
+        for (name, value) in extra.map_or(&[][..], |x| &x.params[..]) {
             error.push(Node::text("param", value).attr("name", name));
         }
         error.push(Node::text("msg", &self.msg));
@@ -286,7 +297,10 @@ impl ApiError {
     pub fn to_legacy_doc(&self) -> Node {
         if self.kind == "not_enough_money" {
             // BILLmanager 4 has no such type: an invalid value of the balance.
-            let amount = self.params.first().map_or("", |(_, v)| v.as_str());
+            let extra = self.extra.as_deref();
+            let amount = extra
+                .and_then(|x| x.params.first())
+                .map_or("", |(_, v)| v.as_str());
             let error = Node::new("error")
                 .attr("code", "4")
                 .attr("obj", "balance")

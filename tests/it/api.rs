@@ -322,6 +322,12 @@ fn messages_never_decide_the_kind() {
         let json = serde_json::json!({"doc": {"error": {"$type": "other", "$object": "x",
             "msg": {"$": msg}}}});
         let doc = Doc::decode(json.to_string().as_bytes()).unwrap();
+        // The one exception (issue 11): the busy answer, whose type is undocumented.
+        if msg.starts_with("Request in process") || msg.starts_with("Ваш запрос обрабатывается")
+        {
+            assert_eq!(doc.error_kind(), Some(ErrorKind::Busy), "{msg}");
+            continue;
+        }
         assert_eq!(
             doc.error_kind(),
             Some(ErrorKind::Refused {
@@ -388,15 +394,20 @@ async fn expired_session_logs_in_again_once_and_retries() {
 }
 
 #[tokio::test]
-async fn access_after_relogin_is_session_expired() {
+async fn access_right_after_relogin_is_fatal() {
     let (url, canned) = serve(|seen, _| match seen.func() {
         "auth" => ok(r#"<doc><auth id="s"/></doc>"#),
         _ => ok(r#"<doc><error type="access" object="session"/></doc>"#),
     })
     .await;
     let err = client(&url).whoami().await.unwrap_err();
-    assert_eq!(err.kind, ErrorKind::SessionExpired);
-    assert!(err.retryable() && !err.is_fatal());
+    assert_eq!(
+        err.kind,
+        ErrorKind::Auth {
+            object: "access".into()
+        }
+    );
+    assert!(!err.retryable() && err.is_fatal());
     assert_eq!(count(&canned, "auth"), 2);
     assert_eq!(count(&canned, "whoami"), 2);
 }

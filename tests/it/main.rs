@@ -5,6 +5,7 @@ mod apply;
 mod contract;
 mod executor;
 mod harness;
+mod hostile;
 mod lifecycle;
 mod lists;
 mod locks;
