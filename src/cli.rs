@@ -146,6 +146,10 @@ pub struct ConfirmArgs {
     /// Calls per second at most (overrides `execution.rate`).
     #[arg(long, value_name = "R")]
     pub rate: Option<f64>,
+    /// What to print on stdout when done: `text` nothing (the summary goes to stderr), `json`
+    /// the final result as one JSON object (rows and totals).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
 }
 
 /// `apply`
@@ -164,10 +168,6 @@ pub struct ApplyArgs {
     /// Write an Ansible inventory (YAML) of the fleet (needs --wait).
     #[arg(long, value_name = "PATH", requires = "wait")]
     pub inventory: Option<PathBuf>,
-    /// What to print on stdout when done: nothing (text: the summary goes to stderr), or the
-    /// final result as one JSON object (rows and totals).
-    #[arg(short = 'o', long, value_enum, default_value_t)]
-    pub output: OutputFormat,
     /// Order N servers first, wait for them to become active, then the rest.
     #[arg(long, value_name = "N")]
     pub canary: Option<u32>,

@@ -19,6 +19,7 @@ pub async fn list_all(
 ) -> Result<Vec<(String, Service)>, ApiError> {
     let mut all = Vec::new();
     for kind in item_types(manifest) {
+        crate::report::spinner::say(&format!("surveying {kind}: listing the services…"));
         let services = client.list_services(&kind).await?;
         all.extend(services.into_iter().map(|s| (kind.clone(), s)));
     }

@@ -148,13 +148,19 @@ impl ReportRow {
         }
     }
 
-    /// The row as written: one status vocabulary (code in `status`, word in
-    /// `status_text`), and every text cell safe to open in a spreadsheet.
-    fn for_writing(&self) -> Self {
+    /// The row with one status vocabulary: the code in `status`, the word in `status_text`.
+    pub fn with_status_text(&self) -> Self {
         let mut row = self.clone();
         let (code, word) = status_pair(self.status.as_deref(), self.status_text.as_deref());
         row.status = code;
         row.status_text = word;
+        row
+    }
+
+    /// The row as written: one status vocabulary (code in `status`, word in
+    /// `status_text`), and every text cell safe to open in a spreadsheet.
+    fn for_writing(&self) -> Self {
+        let mut row = self.with_status_text();
         for cell in [&mut row.group, &mut row.domain] {
             *cell = neutralise(cell);
         }

@@ -141,6 +141,7 @@ pub fn result_json(
         .iter()
         .map(|(outcome, n)| (outcome.as_str().to_owned(), serde_json::json!(n)))
         .collect();
+    let rows: Vec<ReportRow> = rows.iter().map(ReportRow::with_status_text).collect();
     let value = serde_json::json!({
         "rows": rows,
         "totals": {

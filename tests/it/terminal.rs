@@ -262,16 +262,26 @@ async fn prolong_keeps_the_apply_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_json_prints_rows_and_totals() {
     let sim = sim().await;
-    let ran = Billfleet::new()
+    let bf = Billfleet::new()
         .manifest("web.yaml", &manifest(2))
         .billing(&sim)
-        .args(["apply", "web.yaml", "--yes", "-o", "json"])
-        .run()
-        .await;
+        .args(["apply", "web.yaml", "--yes", "-o", "json", "--wait"]);
+    let ran = bf.run().await;
     ran.code(0);
     let value: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(value["rows"].as_array().map(Vec::len), Some(2));
     assert_eq!(value["totals"]["outcomes"]["ordered"], 2);
+    assert_eq!(value["report"], "web.results.csv");
+    // every mutating command: the same shape
+    let ran = bf
+        .args(["suspend", "web.yaml", "--yes", "-o", "json"])
+        .run()
+        .await;
+    ran.code(0);
+    let value: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(value["totals"]["outcomes"]["suspended"], 2);
+    assert_eq!(value["rows"][0]["status"], "3");
+    assert_eq!(value["rows"][0]["status_text"], "suspended");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
