@@ -418,3 +418,67 @@ async fn a_closed_stdout_stops_destroy_like_ctrl_c() {
         "{rows:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_is_asked_for_the_password_without_echo() {
+    use std::io::Write as _;
+    let Some(script) = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("skipped: no `script` utility for a pseudo-terminal");
+        return;
+    };
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest(2)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_billfleet");
+    let mut child = Command::new(script)
+        .current_dir(dir.path())
+        .env_remove("BILLFLEET_PASSWORD")
+        .env("BILLFLEET_URL", &sim.url)
+        .env("BILLFLEET_USER", harness::USER)
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["-qec", &format!("{bin} plan web.yaml"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = tokio::task::spawn_blocking(move || {
+        // Type the password only once the prompt is up (echo is off by then).
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        let mut typed = false;
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !typed && String::from_utf8_lossy(&seen).contains("Password for demo at") {
+                // The prompt is written just before echo is turned off: a person's reaction
+                // time, then type.
+                std::thread::sleep(Duration::from_millis(500));
+                stdin.write_all(b"demo\n").unwrap();
+                stdin.flush().unwrap();
+                typed = true;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let seen = tokio::time::timeout(Duration::from_secs(30), seen)
+        .await
+        .expect("the run did not end")
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}");
+    assert!(
+        seen.contains(&format!("Password for demo at {}", sim.url)),
+        "{seen}"
+    );
+    assert!(seen.contains("order 2"), "{seen}");
+    let after_prompt = seen.split("Password for").nth(1).unwrap_or_default();
+    assert!(!after_prompt.contains("demo\r\n"), "echoed: {seen}");
+}
