@@ -112,6 +112,9 @@ pub struct ValidateArgs {
     /// Also check pricelists, addons and OS templates against the billing's catalog.
     #[arg(long)]
     pub online: bool,
+    /// Output format: the `ok:` line, or one JSON object (`valid`, counts or `errors`).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
     #[command(flatten)]
     pub billing: BillingArgs,
 }

@@ -125,6 +125,19 @@ fn token_span(line: &str, col: usize) -> std::ops::Range<usize> {
     start..start + len
 }
 
+impl Diagnostic {
+    /// The diagnostic as JSON: `file`, `line`, `col` (null when unknown), `message`, `hint`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "line": self.pos.map(|p| p.line),
+            "col": self.pos.map(|p| p.col),
+            "message": self.message,
+            "hint": self.hint,
+        })
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.render(false))

@@ -482,3 +482,31 @@ async fn a_terminal_is_asked_for_the_password_without_echo() {
     let after_prompt = seen.split("Password for").nth(1).unwrap_or_default();
     assert!(!after_prompt.contains("demo\r\n"), "echoed: {seen}");
 }
+
+#[test]
+fn validate_speaks_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), BAD).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), manifest(1)).unwrap();
+    let out = bare(dir.path())
+        .args(["validate", "good.yaml", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"valid": true, "servers": 1, "groups": 1, "online": false})
+    );
+    let out = bare(dir.path())
+        .args(["validate", "bad.yaml", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["valid"], false);
+    assert_eq!(value["errors"][0]["line"], 6);
+    assert_eq!(value["errors"][0]["col"], 3);
+    assert_eq!(value["errors"][0]["hint"], "did you mean `pricelist`?");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:6:3"));
+}
