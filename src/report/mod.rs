@@ -191,6 +191,30 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     out
 }
 
+/// A padded table cell, in colour where `colour` is on: headers bold, a service status by
+/// what it means (active green, suspended yellow, absent or conflict red, pending cyan).
+pub fn table_cell(padded: &str, header: bool, colour: bool) -> String {
+    use anstyle::AnsiColor;
+    if !colour {
+        return padded.to_owned();
+    }
+    let style = if header {
+        anstyle::Style::new().bold()
+    } else {
+        match padded.split_whitespace().next() {
+            Some("active") => AnsiColor::Green.on_default(),
+            Some("suspended") => AnsiColor::Yellow.on_default(),
+            Some("absent" | "conflict" | "deleted") => AnsiColor::Red.on_default(),
+            Some("ordered" | "processing") => AnsiColor::Cyan.on_default(),
+            _ => return padded.to_owned(),
+        }
+    };
+    // Colour the text, not the padding, so `trim_end` of a line still works.
+    let text = padded.trim_end();
+    let pad = &padded[text.len()..];
+    format!("{}{pad}", term::paint(text, style, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -204,5 +228,9 @@ mod tests {
         assert_eq!(autoprolong_word(None), "off");
         assert_eq!(autoprolong_word(Some("null")), "off");
         assert_eq!(autoprolong_word(Some("1")), "1");
+        assert_eq!(table_cell("active  ", false, false), "active  ");
+        let on = table_cell("active  ", false, true);
+        assert!(on.starts_with('\u{1b}') && on.ends_with("  "), "{on:?}");
+        assert_eq!(table_cell("web-1 ", false, true), "web-1 ");
     }
 }

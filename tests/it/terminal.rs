@@ -358,9 +358,18 @@ async fn snapshots_of_plan_and_status_at_80_columns() {
         "30",
     ]);
     bf.run().await.code(0);
-    let status = bf.args(["status", "web.yaml"]).run().await;
+    let bf = bf.args(["status", "web.yaml"]);
+    let status = bf.run().await;
     status.code(0);
+    assert!(!status.stdout.contains(ESC));
     insta::assert_snapshot!("status_text", without_dates(&status.stdout));
+    // Tables take colour where stdout does (forced here through the pipe).
+    let coloured = bf
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run()
+        .await;
+    assert!(coloured.stdout.contains(ESC), "{}", coloured.stdout);
 }
 
 #[test]
