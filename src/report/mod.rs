@@ -5,10 +5,12 @@
 //! so they never garble it. `-q` silences everything on stderr but errors; colour follows
 //! `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether each stream is a terminal ([`term`]).
 
+mod cells;
 pub mod csv;
 pub mod inventory;
 pub mod progress;
 pub mod spinner;
+pub mod summary;
 pub mod term;
 
 use std::io::{self, Write};
@@ -21,7 +23,8 @@ use tracing_subscriber::fmt::MakeWriter;
 pub use self::csv::{
     ReportError, ReportRow, RowOutcome, report_path, report_path_for, write_csv, write_report,
 };
-pub use self::progress::{Counters, Summary, Ui, UiMode};
+pub use self::progress::{Counters, Ui, UiMode};
+pub use self::summary::Summary;
 pub use self::term::{Stdout, stdout, stdout_closed, stop_when_stdout_closes};
 
 /// The progress bars on screen, if any. A std mutex: held only to clone or swap the
