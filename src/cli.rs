@@ -112,6 +112,9 @@ pub struct ValidateArgs {
     /// Also check pricelists, addons and OS templates against the billing's catalog.
     #[arg(long)]
     pub online: bool,
+    /// Output format: the `ok:` line, or one JSON object (`valid`, counts or `errors`).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
     #[command(flatten)]
     pub billing: BillingArgs,
 }
@@ -171,6 +174,10 @@ pub struct ConfirmArgs {
     /// group (default 0: stop at once, exit 3, naming the holder).
     #[arg(long, value_name = "SECONDS", default_value_t = 0)]
     pub lock_timeout: u64,
+    /// What to print on stdout when done: `text` nothing (the summary goes to stderr), `json`
+    /// the final result as one JSON object (rows and totals).
+    #[arg(short = 'o', long, value_enum, default_value_t)]
+    pub output: OutputFormat,
 }
 
 /// `apply`
@@ -195,10 +202,6 @@ pub struct ApplyArgs {
     /// Write an Ansible inventory (YAML) of the fleet (needs --wait).
     #[arg(long, value_name = "PATH", requires = "wait")]
     pub inventory: Option<PathBuf>,
-    /// What to print on stdout when done: nothing (text: the summary goes to stderr), or the
-    /// final result as one JSON object (rows and totals).
-    #[arg(short = 'o', long, value_enum, default_value_t)]
-    pub output: OutputFormat,
     /// Order N servers first, wait for them to become active, then the rest.
     #[arg(long, value_name = "N")]
     pub canary: Option<u32>,

@@ -273,7 +273,9 @@ pub fn explain(error: &ApiError, verbose: bool) -> String {
             format!("check the network and {where_}; execution.timeout sets the wait"),
         ),
         ErrorKind::Auth { object } => (
-            format!("the billing refused the login of user `{user}` ({object})"),
+            format!(
+                "authentication refused: the billing refused the login of user `{user}` ({object})"
+            ),
             format!(
                 "check the user (BILLFLEET_USER, --user or the profile's user) and the password \
                  ({ENV_PASSWORD}, or the profile's password_env / password_command)"

@@ -22,6 +22,7 @@ pub async fn list_all(
 ) -> Result<Vec<(String, Service)>, ApiError> {
     let mut all = Vec::new();
     for kind in item_types(manifest) {
+        crate::report::spinner::say(&format!("surveying {kind}: listing the services…"));
         let services = client.list_complete(&kind).await?;
         all.extend(services.into_iter().map(|s| (kind.clone(), s)));
     }
@@ -41,6 +42,10 @@ pub struct Lists {
 /// Lists every item type the manifest uses, noting the lists that are not known complete.
 pub async fn list_each(client: &BillingClient, manifest: &Manifest) -> Result<Lists, ApiError> {
     let kinds: Vec<String> = item_types(manifest).into_iter().collect();
+    crate::report::spinner::say(&format!(
+        "surveying {}: listing the services…",
+        kinds.join(", ")
+    ));
     // Every item type's list at once: they are independent reads.
     let listings = join_all(kinds.iter().map(|kind| client.list_services(kind))).await;
     let mut lists = Lists::default();

@@ -186,7 +186,9 @@ pub async fn run(cli: Cli) -> u8 {
     let closed = crate::report::stdout_closed();
     match result {
         Ok(_) if closed && mutating => {
-            crate::report::eprint_error("stdout was closed; the run stopped (report written)");
+            crate::report::eprint_error(
+                "stdout was closed: the run stopped as on Ctrl-C; the report says what was done",
+            );
             exit::ABORTED
         }
         Ok(code) => code,

@@ -9,33 +9,65 @@ use super::catalog::{CatalogReader, Lookup, offered_tariffs};
 use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
 use crate::api::{AddonInfo, Choice, OrderForm};
-use crate::cli::ValidateArgs;
+use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit;
 use crate::manifest::{Diagnostic, Diagnostics, Group, Loaded};
 
 /// Options listed in a hint at most.
 const HINT_LIMIT: usize = 12;
 
-/// Prints `ok: N servers in G groups`, or every problem with its position (exit 2).
+/// Prints `ok: N servers in G groups`, or every problem with its position (exit 2); with
+/// `--output json`, one JSON object on stdout either way (diagnostics also on stderr).
 pub async fn run(args: &ValidateArgs) -> CmdResult {
+    let json = args.output == OutputFormat::Json;
+    let (servers, groups) = match check(args).await {
+        Ok(counts) => counts,
+        Err(e) => {
+            if let (true, Some(super::Cause::Diagnostics(d))) = (json, e.cause.as_deref()) {
+                let errors: Vec<_> = d.0.iter().map(Diagnostic::to_json).collect();
+                print(&serde_json::json!({"valid": false, "errors": errors}).to_string())?;
+            }
+            return Err(e);
+        }
+    };
+    let line = if json {
+        serde_json::json!({
+            "valid": true,
+            "servers": servers,
+            "groups": groups,
+            "online": args.online,
+        })
+        .to_string()
+    } else {
+        let counted = format!(
+            "ok: {} in {}",
+            crate::report::plural(servers, "server"),
+            crate::report::plural(groups, "group")
+        );
+        if args.online {
+            format!("{counted} (checked against the billing)")
+        } else {
+            counted
+        }
+    };
+    print(&line)?;
+    Ok(exit::OK)
+}
+
+/// Loads and checks the manifest; returns how many servers and groups it declares.
+async fn check(args: &ValidateArgs) -> Result<(usize, usize), CmdError> {
     let loaded = crate::manifest::load_file(&args.manifest)?;
+    if args.online {
+        check_online(&loaded, args).await?;
+    }
     let groups = loaded.manifest.groups().count();
     let servers: i64 = loaded.manifest.groups().map(|g| g.count).sum();
-    let counted = format!(
-        "ok: {} in {}",
-        crate::report::plural(usize::try_from(servers).unwrap_or(0), "server"),
-        crate::report::plural(groups, "group")
-    );
-    let line = if args.online {
-        check_online(&loaded, args).await?;
-        format!("{counted} (checked against the billing)")
-    } else {
-        counted
-    };
+    Ok((usize::try_from(servers).unwrap_or(0), groups))
+}
+
+fn print(line: &str) -> Result<(), CmdError> {
     let mut out = crate::report::stdout();
-    writeln!(out, "{line}")
-        .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))?;
-    Ok(exit::OK)
+    writeln!(out, "{line}").map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))
 }
 
 /// Connects as `plan` would and checks each group against its tariff's order form.

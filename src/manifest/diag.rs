@@ -63,7 +63,7 @@ impl Diagnostic {
             (Some(pos), None) => title.element(
                 Origin::path(self.file.as_str())
                     .line(pos.line)
-                    .char_column(pos.col.saturating_sub(1)),
+                    .char_column(pos.col),
             ),
             (None, _) => title.element(Origin::path(self.file.as_str())),
         };
@@ -123,6 +123,19 @@ fn token_span(line: &str, col: usize) -> std::ops::Range<usize> {
         }
     };
     start..start + len
+}
+
+impl Diagnostic {
+    /// The diagnostic as JSON: `file`, `line`, `col` (null when unknown), `message`, `hint`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "line": self.pos.map(|p| p.line),
+            "col": self.pos.map(|p| p.col),
+            "message": self.message,
+            "hint": self.hint,
+        })
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -251,6 +264,22 @@ impl Reporter {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn positions_without_a_source_line_and_colour_only_when_styled() {
+        let d = Diagnostic {
+            message: "not text".into(),
+            file: "m.yaml".into(),
+            pos: Some(Pos { line: 1, col: 4 }),
+            source_line: None,
+            hint: Some("UTF-8".into()),
+        };
+        let plain = d.render(false);
+        assert!(plain.contains("m.yaml:1:4"), "{plain}");
+        assert!(plain.contains("= hint: UTF-8"), "{plain}");
+        assert!(!plain.contains('\u{1b}'));
+        assert!(d.render(true).contains('\u{1b}'));
+    }
 
     #[test]
     fn token_spans() {

@@ -15,6 +15,9 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+pub use super::cells::neutralise;
+use super::cells::status_pair;
+
 /// The report columns, in order: the contract's seven, then billfleet's own.
 pub const COLUMNS: [&str; 15] = [
     "seq",
@@ -151,13 +154,19 @@ impl ReportRow {
         }
     }
 
-    /// The row as written: one status vocabulary (code in `status`, word in
-    /// `status_text`), and every text cell safe to open in a spreadsheet.
-    fn for_writing(&self) -> Self {
+    /// The row with one status vocabulary: the code in `status`, the word in `status_text`.
+    pub fn with_status_text(&self) -> Self {
         let mut row = self.clone();
         let (code, word) = status_pair(self.status.as_deref(), self.status_text.as_deref());
         row.status = code;
         row.status_text = word;
+        row
+    }
+
+    /// The row as written: one status vocabulary (code in `status`, word in
+    /// `status_text`), and every text cell safe to open in a spreadsheet.
+    fn for_writing(&self) -> Self {
+        let mut row = self.with_status_text();
         for cell in [&mut row.group, &mut row.domain] {
             *cell = neutralise(cell);
         }
@@ -178,43 +187,6 @@ impl ReportRow {
             *cell = neutralise(cell);
         }
         row
-    }
-}
-
-/// The billing's service status codes and their words.
-const STATUS_WORDS: [(u8, &str); 5] = [
-    (1, "ordered"),
-    (2, "active"),
-    (3, "suspended"),
-    (4, "deleted"),
-    (5, "processing"),
-];
-
-/// `(code, word)` of a status given as either.
-fn status_pair(status: Option<&str>, text: Option<&str>) -> (Option<String>, Option<String>) {
-    let Some(status) = status.map(str::trim).filter(|s| !s.is_empty()) else {
-        return (None, text.map(str::to_owned));
-    };
-    if let Ok(code) = status.parse::<u8>() {
-        let word = STATUS_WORDS
-            .iter()
-            .find(|(c, _)| *c == code)
-            .map_or("unknown", |(_, w)| w);
-        return (Some(status.to_owned()), Some(word.to_owned()));
-    }
-    match STATUS_WORDS.iter().find(|(_, w)| *w == status) {
-        Some((code, word)) => (Some(code.to_string()), Some((*word).to_owned())),
-        None => (None, Some(status.to_owned())),
-    }
-}
-
-/// A cell a spreadsheet would take for a formula gets a leading `'`; numbers stay as they are.
-pub fn neutralise(cell: &str) -> String {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && cell.parse::<f64>().is_err() {
-        format!("'{cell}")
-    } else {
-        cell.to_owned()
     }
 }
 

@@ -5,10 +5,12 @@
 //! so they never garble it. `-q` silences everything on stderr but errors; colour follows
 //! `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether each stream is a terminal ([`term`]).
 
+mod cells;
 pub mod csv;
 pub mod inventory;
 pub mod progress;
 pub mod spinner;
+pub mod summary;
 pub mod term;
 
 use std::io::{self, Write};
@@ -21,7 +23,8 @@ use tracing_subscriber::fmt::MakeWriter;
 pub use self::csv::{
     ReportError, ReportRow, RowOutcome, report_path, report_path_for, write_csv, write_report,
 };
-pub use self::progress::{Counters, Summary, Ui, UiMode};
+pub use self::progress::{Counters, Ui, UiMode};
+pub use self::summary::Summary;
 pub use self::term::{Stdout, stdout, stdout_closed, stop_when_stdout_closes};
 
 /// The progress bars on screen, if any. A std mutex: held only to clone or swap the
@@ -141,6 +144,7 @@ pub fn result_json(
         .iter()
         .map(|(outcome, n)| (outcome.as_str().to_owned(), serde_json::json!(n)))
         .collect();
+    let rows: Vec<ReportRow> = rows.iter().map(ReportRow::with_status_text).collect();
     let value = serde_json::json!({
         "rows": rows,
         "totals": {
@@ -190,6 +194,30 @@ pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     out
 }
 
+/// A padded table cell, in colour where `colour` is on: headers bold, a service status by
+/// what it means (active green, suspended yellow, absent or conflict red, pending cyan).
+pub fn table_cell(padded: &str, header: bool, colour: bool) -> String {
+    use anstyle::AnsiColor;
+    if !colour {
+        return padded.to_owned();
+    }
+    let style = if header {
+        anstyle::Style::new().bold()
+    } else {
+        match padded.split_whitespace().next() {
+            Some("active") => AnsiColor::Green.on_default(),
+            Some("suspended") => AnsiColor::Yellow.on_default(),
+            Some("absent" | "conflict" | "deleted") => AnsiColor::Red.on_default(),
+            Some("ordered" | "processing") => AnsiColor::Cyan.on_default(),
+            _ => return padded.to_owned(),
+        }
+    };
+    // Colour the text, not the padding, so `trim_end` of a line still works.
+    let text = padded.trim_end();
+    let pad = &padded[text.len()..];
+    format!("{}{pad}", term::paint(text, style, true))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +231,9 @@ mod tests {
         assert_eq!(autoprolong_word(None), "off");
         assert_eq!(autoprolong_word(Some("null")), "off");
         assert_eq!(autoprolong_word(Some("1")), "1");
+        assert_eq!(table_cell("active  ", false, false), "active  ");
+        let on = table_cell("active  ", false, true);
+        assert!(on.starts_with('\u{1b}') && on.ends_with("  "), "{on:?}");
+        assert_eq!(table_cell("web-1 ", false, true), "web-1 ");
     }
 }

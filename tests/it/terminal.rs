@@ -262,16 +262,26 @@ async fn prolong_keeps_the_apply_report() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn apply_json_prints_rows_and_totals() {
     let sim = sim().await;
-    let ran = Billfleet::new()
+    let bf = Billfleet::new()
         .manifest("web.yaml", &manifest(2))
         .billing(&sim)
-        .args(["apply", "web.yaml", "--yes", "-o", "json"])
-        .run()
-        .await;
+        .args(["apply", "web.yaml", "--yes", "-o", "json", "--wait"]);
+    let ran = bf.run().await;
     ran.code(0);
     let value: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
     assert_eq!(value["rows"].as_array().map(Vec::len), Some(2));
     assert_eq!(value["totals"]["outcomes"]["ordered"], 2);
+    assert_eq!(value["report"], "web.results.csv");
+    // every mutating command: the same shape
+    let ran = bf
+        .args(["suspend", "web.yaml", "--yes", "-o", "json"])
+        .run()
+        .await;
+    ran.code(0);
+    let value: serde_json::Value = serde_json::from_str(&ran.stdout).unwrap();
+    assert_eq!(value["totals"]["outcomes"]["suspended"], 2);
+    assert_eq!(value["rows"][0]["status"], "3");
+    assert_eq!(value["rows"][0]["status_text"], "suspended");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,9 +358,18 @@ async fn snapshots_of_plan_and_status_at_80_columns() {
         "30",
     ]);
     bf.run().await.code(0);
-    let status = bf.args(["status", "web.yaml"]).run().await;
+    let bf = bf.args(["status", "web.yaml"]);
+    let status = bf.run().await;
     status.code(0);
+    assert!(!status.stdout.contains(ESC));
     insta::assert_snapshot!("status_text", without_dates(&status.stdout));
+    // Tables take colour where stdout does (forced here through the pipe).
+    let coloured = bf
+        .env("NO_COLOR", "")
+        .env("CLICOLOR_FORCE", "1")
+        .run()
+        .await;
+    assert!(coloured.stdout.contains(ESC), "{}", coloured.stdout);
 }
 
 #[test]
@@ -407,4 +426,96 @@ async fn a_closed_stdout_stops_destroy_like_ctrl_c() {
         rows.iter().all(|r| r.outcome == RowOutcome::Skipped),
         "{rows:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_terminal_is_asked_for_the_password_without_echo() {
+    use std::io::Write as _;
+    let Some(script) = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())
+    else {
+        eprintln!("skipped: no `script` utility for a pseudo-terminal");
+        return;
+    };
+    let sim = sim().await;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest(2)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_billfleet");
+    let mut child = Command::new(script)
+        .current_dir(dir.path())
+        .env_remove("BILLFLEET_PASSWORD")
+        .env("BILLFLEET_URL", &sim.url)
+        .env("BILLFLEET_USER", harness::USER)
+        .env("NO_COLOR", "1")
+        .env("XDG_CONFIG_HOME", dir.path())
+        .args(["-qec", &format!("{bin} plan web.yaml"), "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = tokio::task::spawn_blocking(move || {
+        // Type the password only once the prompt is up (echo is off by then).
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 256];
+        let mut typed = false;
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if !typed && String::from_utf8_lossy(&seen).contains("Password for demo at") {
+                // The prompt is written just before echo is turned off: a person's reaction
+                // time, then type.
+                std::thread::sleep(Duration::from_millis(500));
+                stdin.write_all(b"demo\n").unwrap();
+                stdin.flush().unwrap();
+                typed = true;
+            }
+        }
+        String::from_utf8_lossy(&seen).into_owned()
+    });
+    let seen = tokio::time::timeout(Duration::from_secs(30), seen)
+        .await
+        .expect("the run did not end")
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{seen}");
+    assert!(
+        seen.contains(&format!("Password for demo at {}", sim.url)),
+        "{seen}"
+    );
+    assert!(seen.contains("order 2"), "{seen}");
+    let after_prompt = seen.split("Password for").nth(1).unwrap_or_default();
+    assert!(!after_prompt.contains("demo\r\n"), "echoed: {seen}");
+}
+
+#[test]
+fn validate_speaks_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.yaml"), BAD).unwrap();
+    std::fs::write(dir.path().join("good.yaml"), manifest(1)).unwrap();
+    let out = bare(dir.path())
+        .args(["validate", "good.yaml", "-o", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        value,
+        serde_json::json!({"valid": true, "servers": 1, "groups": 1, "online": false})
+    );
+    let out = bare(dir.path())
+        .args(["validate", "bad.yaml", "--output", "json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["valid"], false);
+    assert_eq!(value["errors"][0]["line"], 6);
+    assert_eq!(value["errors"][0]["col"], 3);
+    assert_eq!(value["errors"][0]["hint"], "did you mean `pricelist`?");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("bad.yaml:6:3"));
 }

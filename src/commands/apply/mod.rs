@@ -216,7 +216,7 @@ impl Apply<'_> {
         let rows = self.write_report(&entries)?;
         let summary = Summary::from_rows(&rows, started.elapsed(), conn.pacer.calls());
         summary.print();
-        if self.args.output == crate::cli::OutputFormat::Json {
+        if self.args.confirm.output == crate::cli::OutputFormat::Json {
             report::result_json(&rows, &summary, &self.settings.report)
                 .map_err(|e| CmdError::aborted(format!("cannot write the result: {e}")))?;
         }

@@ -170,8 +170,13 @@ impl Context {
         let rows = rows.as_slice();
         let path = crate::report::report_path(&self.loaded.path, self.confirm.report.as_deref());
         write_report(&path, rows).map_err(|e| CmdError::aborted(e.to_string()))?;
-        Summary::from_rows(rows, self.started.elapsed(), self.conn.pacer.calls()).print();
+        let summary = Summary::from_rows(rows, self.started.elapsed(), self.conn.pacer.calls());
+        summary.print();
         crate::report::eprint_line(&format!("report: {}", path.display()));
+        if self.confirm.output == crate::cli::OutputFormat::Json {
+            crate::report::result_json(rows, &summary, &path)
+                .map_err(|e| CmdError::aborted(format!("cannot write the result: {e}")))?;
+        }
         Ok(exit_code(rows, stopped))
     }
 }

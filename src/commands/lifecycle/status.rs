@@ -280,11 +280,12 @@ fn write_table<W: Write, const N: usize>(out: &mut W, rows: &[[String; N]]) -> s
             *w = (*w).max(cell.chars().count());
         }
     }
-    for row in rows {
+    let colour = crate::report::term::stdout_colour();
+    for (i, row) in rows.iter().enumerate() {
         let line: Vec<String> = row
             .iter()
             .zip(widths)
-            .map(|(cell, w)| format!("{cell:<w$}"))
+            .map(|(cell, w)| crate::report::table_cell(&format!("{cell:<w$}"), i == 0, colour))
             .collect();
         writeln!(out, "{}", line.join("  ").trim_end())?;
     }
