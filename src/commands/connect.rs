@@ -276,10 +276,17 @@ pub fn explain(error: &ApiError, verbose: bool) -> String {
             format!(
                 "authentication refused: the billing refused the login of user `{user}` ({object})"
             ),
-            format!(
-                "check the user (BILLFLEET_USER, --user or the profile's user) and the password \
-                 ({ENV_PASSWORD}, or the profile's password_env / password_command)"
-            ),
+            if matches!(object.as_str(), "badpassword" | "auth" | "") {
+                format!(
+                    "check the user (BILLFLEET_USER, --user or the profile's user) and the \
+                     password ({ENV_PASSWORD}, or the profile's password_env / password_command)"
+                )
+            } else {
+                // The client's own hint for this refusal (captcha, region, two-factor, a web
+                // page, …) follows the billing's words after " — ".
+                let detail = error.detail.as_str();
+                detail.rsplit(" — ").next().unwrap_or(detail).to_owned()
+            },
         ),
         _ if error.is_fatal() => return format!("the billing at {url} refused: {error}"),
         _ => return format!("the billing call to {url} failed: {error}"),

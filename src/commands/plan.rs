@@ -16,7 +16,7 @@ use crate::api::{ApiError, Service};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::executor::Policy;
 use crate::exit;
-use crate::manifest::Manifest;
+use crate::manifest::{LoginMode, Manifest};
 use crate::money::Money;
 use crate::plan::{self, Plan, Targets};
 
@@ -63,16 +63,28 @@ impl Blocked {
 /// Logs in, lists, reconciles and prices. A group whose list is not known complete is not
 /// priced; it is named in the plan's `blocked` groups.
 pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, ApiError> {
-    // The reads are independent: the account, the list of every item type and the price
-    // preview of every group go out at once (after the one shared login), so ordering can
-    // start one round trip after the lists are complete. A preview of a group with nothing
-    // to order is one read too many, and cheaper than a round trip of waiting.
+    // One first contact alone (the login; in `authinfo` mode the account read), so that a
+    // refusing billing, a firewall or a redirect sees one request, not one per read. Then the
+    // reads are independent: the account, the list of every item type and the price preview
+    // of every group go out at once, so ordering can start one round trip after the lists are
+    // complete. A preview of a group with nothing to order is one read too many, and cheaper
+    // than a round trip of waiting.
+    let first = match conn.client.options().login {
+        LoginMode::Authinfo => Some(conn.client.whoami().await?),
+        LoginMode::Session => {
+            conn.client.login().await?;
+            None
+        }
+    };
+    let account = async {
+        match first {
+            Some(account) => Ok(account),
+            None => conn.client.whoami().await,
+        }
+    };
     let previews = join_all(manifest.groups().map(|g| quote_group(conn, manifest, g)));
-    let (account, lists, mut quotes) = tokio::join!(
-        conn.client.whoami(),
-        fleet::list_each(&conn.client, manifest),
-        previews
-    );
+    let (account, lists, mut quotes) =
+        tokio::join!(account, fleet::list_each(&conn.client, manifest), previews);
     let (account, lists) = (account?, lists?);
     let blocked = Blocked::find(manifest, &lists.gaps);
     let services = lists.services;

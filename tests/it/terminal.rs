@@ -487,7 +487,7 @@ async fn a_terminal_is_asked_for_the_password_without_echo() {
         seen.contains(&format!("Password for demo at {}", sim.url)),
         "{seen}"
     );
-    assert!(seen.contains("order 2"), "{seen}");
+    assert!(seen.contains("2 to order"), "{seen}");
     let after_prompt = seen.split("Password for").nth(1).unwrap_or_default();
     assert!(!after_prompt.contains("demo\r\n"), "echoed: {seen}");
 }
