@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use super::doc::{Doc, Node};
 use crate::money::Money;
+use crate::secret::Secret;
 
 /// The logged-in account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -239,8 +240,38 @@ pub struct EditForm {
     pub values: BTreeMap<String, String>,
 }
 
-/// Fields of an edit form that hold secrets and are never copied out.
-const SECRET_FIELDS: &[&str] = &["auth", "authinfo", "passwd", "key"];
+/// Fields of an edit form that hold secrets and are never copied out (a license key is read
+/// only through [`LicenseInfo`]).
+const SECRET_FIELDS: &[&str] = &["auth", "authinfo", "passwd", "key", "lickey"];
+
+/// A license's key and expiry, read from its edit form (`soft.edit elid=ID`) the way
+/// ISPsystem's own license-reselling module reads them: `/doc/lickey` and `/doc/expiredate`
+/// (`460s/ispsystem_whmcs_modules`, `servers/billmanager_noc/billmanager_noc.php`). The key
+/// is a [`Secret`]: `Debug` never shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LicenseInfo {
+    /// The activation key; `None` until the billing has issued it.
+    pub lickey: Option<Secret>,
+    /// Paid until.
+    pub expiredate: Option<String>,
+}
+
+/// True for the item types whose services are licenses with an activation key (`soft`,
+/// `platform`, as ISPsystem's license reselling documents them).
+pub fn is_license_type(item_type: &str) -> bool {
+    matches!(item_type, "soft" | "platform")
+}
+
+impl LicenseInfo {
+    /// Reads `lickey` and `expiredate` (also inside a nested `doc`).
+    pub fn from_doc(doc: &Doc) -> Self {
+        let field = |name: &str| doc.find(name).and_then(Node::text).map(str::to_owned);
+        Self {
+            lickey: field("lickey").map(Secret::new),
+            expiredate: field("expiredate"),
+        }
+    }
+}
 
 impl EditForm {
     /// Reads every top-level scalar field of an edit form, except secrets.
@@ -376,5 +407,20 @@ mod tests {
         let form = EditForm::from_doc(&doc);
         let keys: Vec<&str> = form.values.keys().map(String::as_str).collect();
         assert_eq!(keys, ["addon_10", "autoprolong"]);
+    }
+
+    #[test]
+    fn license_key_is_read_apart_and_never_debug_printed() {
+        let doc = Doc::decode(
+            br#"<doc><elid>7</elid><lickey>ABC123</lickey><expiredate>2030-01-01</expiredate></doc>"#,
+        )
+        .unwrap();
+        assert!(!EditForm::from_doc(&doc).values.contains_key("lickey"));
+        let info = LicenseInfo::from_doc(&doc);
+        assert_eq!(info.lickey.as_ref().map(Secret::expose), Some("ABC123"));
+        assert_eq!(info.expiredate.as_deref(), Some("2030-01-01"));
+        assert!(!format!("{info:?}").contains("ABC123"));
+        let none = LicenseInfo::from_doc(&Doc::decode(b"<doc><lickey/></doc>").unwrap());
+        assert_eq!(none.lickey, None);
     }
 }

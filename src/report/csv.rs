@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 /// The report columns, in order: the contract's seven, then billfleet's own.
-pub const COLUMNS: [&str; 14] = [
+pub const COLUMNS: [&str; 15] = [
     "seq",
     "group",
     "domain",
@@ -24,6 +24,7 @@ pub const COLUMNS: [&str; 14] = [
     "original_domain",
     "duration_ms",
     "expiredate",
+    "lickey",
 ];
 
 /// What became of one server in a run.
@@ -107,6 +108,10 @@ pub struct ReportRow {
     pub duration_ms: Option<u64>,
     /// When the service expires.
     pub expiredate: Option<String>,
+    /// A license's activation key (licenses only). A report holding one is written
+    /// owner-only.
+    #[serde(default)]
+    pub lickey: Option<String>,
 }
 
 impl ReportRow {
@@ -132,6 +137,7 @@ impl ReportRow {
             original_domain: None,
             duration_ms: None,
             expiredate: None,
+            lickey: None,
         }
     }
 }
@@ -190,7 +196,8 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
         std::process::id(),
         rand::random::<u32>()
     ));
-    let file = File::create_new(&temp).map_err(|e| io_err(&temp, "cannot create", e))?;
+    let holds_keys = rows.iter().any(|r| r.lickey.is_some());
+    let file = create_new(&temp, holds_keys).map_err(|e| io_err(&temp, "cannot create", e))?;
     let written = write_csv(BufWriter::new(&file), rows).and_then(|()| {
         file.sync_all()
             .map_err(|e| io_err(&temp, "cannot sync", e))?;
@@ -201,6 +208,20 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
         let _ = fs::remove_file(&temp);
     }
     written
+}
+
+/// Creates a new file; owner-only (0600 on Unix) when it will hold license keys.
+fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if owner_only {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = owner_only;
+    options.open(path)
 }
 
 /// `--report`, else `<manifest stem>.results.csv` beside the manifest.
@@ -241,7 +262,7 @@ mod tests {
         assert_eq!(
             text(&[]),
             "seq,group,domain,outcome,service_id,attempts,error,\
-             remoteid,status,ip,cost,original_domain,duration_ms,expiredate\n"
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,lickey\n"
         );
     }
 
@@ -261,9 +282,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "3,db,db-3.example.com,skipped,,0,,,,,,,,",
-                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,",
-                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,",
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,",
             ]
         );
     }

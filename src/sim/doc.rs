@@ -172,13 +172,23 @@ pub(crate) fn cents_localized(amount: i64) -> String {
     format!("{sign}{grouped}.{frac}")
 }
 
-/// An error answer: `type`, `object`, the offending value and a message.
+/// An error answer: `type`, `object`, the offending value and a message; some types also
+/// carry a numeric `code` and named params (`not_enough_money`).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub kind: String,
     pub object: String,
     pub value: Option<String>,
     pub msg: String,
+    /// A numeric `code` and named params (boxed: most errors have none).
+    pub detail: Option<Box<Detail>>,
+}
+
+/// The `code` attribute and named `param`s some error types carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Detail {
+    pub code: String,
+    pub params: Vec<(String, String)>,
 }
 
 impl ApiError {
@@ -189,7 +199,40 @@ impl ApiError {
             object: object.into(),
             value: None,
             msg: msg.into(),
+            detail: None,
         }
+    }
+
+    /// The insufficient-funds answer as ISPsystem's knowledge base documents it:
+    /// `<error type="not_enough_money" code="1">` with the params `amount` (the price),
+    /// `have` (the balance), `currency`, `deficit`, `limit` (the credit limit), `reserved`
+    /// and `available`, amounts as plain decimals.
+    pub fn not_enough_money(amount: i64, have: i64, currency: &str) -> Self {
+        let (limit, reserved) = (0, 0);
+        let available = have + limit - reserved;
+        let mut e = Self::new(
+            "not_enough_money",
+            "",
+            format!(
+                "Not enough money on the balance: {} {currency} needed, {} {currency} available",
+                cents(amount),
+                cents(available)
+            ),
+        );
+        let params = vec![
+            ("amount".into(), cents(amount)),
+            ("have".into(), cents(have)),
+            ("currency".into(), currency.to_owned()),
+            ("deficit".into(), cents((amount - available).max(0))),
+            ("limit".into(), cents(limit)),
+            ("reserved".into(), cents(reserved)),
+            ("available".into(), cents(available)),
+        ];
+        e.detail = Some(Box::new(Detail {
+            code: "1".into(),
+            params,
+        }));
+        e
     }
 
     /// Adds the offending value.
@@ -218,20 +261,30 @@ impl ApiError {
         .value(value)
     }
 
-    /// The COREmanager 5 form: `<error type object lang><param…><msg>`.
+    /// The COREmanager 5 form: `<error type object lang><param…><msg>` (no `object` when the
+    /// error names none; `code` and named params when the type has them).
     pub fn to_doc(&self) -> Node {
-        let mut error = Node::new("error")
-            .attr("type", &self.kind)
-            .attr("object", &self.object)
-            .attr("lang", "en")
-            .child(
+        let mut error = Node::new("error").attr("type", &self.kind);
+        if let Some(d) = &self.detail {
+            error = error.attr("code", &d.code);
+        }
+        if !self.object.is_empty() {
+            error = error.attr("object", &self.object);
+        }
+        error = error.attr("lang", "en");
+        if !self.object.is_empty() {
+            error.push(
                 Node::text("param", &self.object)
                     .attr("name", "object")
                     .attr("type", "msg")
                     .attr("msg", &self.object),
             );
+        }
         if let Some(value) = &self.value {
             error.push(Node::text("param", value).attr("name", "value"));
+        }
+        for (name, value) in self.detail.iter().flat_map(|d| &d.params) {
+            error.push(Node::text("param", value).attr("name", name));
         }
         error.push(Node::text("msg", &self.msg));
         Node::doc().child(error)
@@ -239,6 +292,14 @@ impl ApiError {
 
     /// The BILLmanager 4 form: `<error code obj val/>`.
     pub fn to_legacy_doc(&self) -> Node {
+        if self.kind == "not_enough_money" {
+            // BILLmanager 4 has no such type; its invalid-value code names the balance.
+            let mut error = Node::new("error").attr("code", "4").attr("obj", "balance");
+            if let Some((_, amount)) = self.detail.as_ref().and_then(|d| d.params.first()) {
+                error = error.attr("val", amount);
+            }
+            return Node::doc().child(error);
+        }
         let code = match self.kind.as_str() {
             "exists" => "2",
             "missed" => "3",
@@ -291,6 +352,31 @@ mod tests {
         assert_eq!(cents_localized(987_550), "9 875.50");
         assert_eq!(cents_localized(100_000_000), "1 000 000.00");
         assert_eq!(cents_localized(99), "0.99");
+    }
+
+    #[test]
+    fn funds_error_has_the_documented_params() {
+        let e = ApiError::not_enough_money(1250, 1000, "EUR");
+        let v: Value = serde_json::from_str(&e.to_doc().to_json(false)).unwrap();
+        let error = &v["doc"]["error"];
+        assert_eq!(error["$type"], "not_enough_money");
+        assert_eq!(error["$code"], "1");
+        let param = |name: &str| {
+            error["param"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["$name"] == name)
+                .map(|p| p["$"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(param("amount").as_deref(), Some("12.50"));
+        assert_eq!(param("have").as_deref(), Some("10.00"));
+        assert_eq!(param("deficit").as_deref(), Some("2.50"));
+        assert_eq!(param("available").as_deref(), Some("10.00"));
+        assert_eq!(param("currency").as_deref(), Some("EUR"));
+        assert!(param("object").is_none());
+        let legacy: Value = serde_json::from_str(&e.to_legacy_doc().to_json(false)).unwrap();
+        assert_eq!(legacy["doc"]["error"]["$code"], "4");
     }
 
     #[test]

@@ -122,8 +122,14 @@ fn option_values(doc: &mut Node, spec: &Spec<'_>) -> (Node, Node) {
     (fields, messages)
 }
 
-fn era_of(call: &Call<'_>) -> Era {
-    if call.config.dialect == super::SimDialect::Bm4 {
+/// The tariffs the configured dialect lists for a type: BILLmanager 4's period-id tariffs
+/// where it has any, else the modern ones.
+fn era_of(call: &Call<'_>, item_type: &str) -> Era {
+    let legacy = call
+        .catalog
+        .iter()
+        .any(|t| t.item_type == item_type && t.era == Era::Legacy);
+    if call.config.dialect == super::SimDialect::Bm4 && legacy {
         Era::Legacy
     } else {
         Era::Modern
@@ -132,7 +138,7 @@ fn era_of(call: &Call<'_>) -> Era {
 
 /// `<type>.order`: the tariffs of a type (ids and names only).
 pub(crate) fn order_start(call: &Call<'_>, item_type: &str) -> Reply {
-    let era = era_of(call);
+    let era = era_of(call, item_type);
     let mut list = Node::new("slist").attr("name", "pricelist");
     for t in call
         .catalog
@@ -152,10 +158,11 @@ pub(crate) fn pricelist(call: &Call<'_>, item_type: &str) -> Node {
         .and_then(|d| d.parse::<u32>().ok());
     let currency = call.config.currency.as_str();
     let mut list = Node::new("list").attr("name", "pricelist");
+    let era = era_of(call, item_type);
     let tariffs = call
         .catalog
         .iter()
-        .filter(|t| t.item_type == item_type && t.era == Era::Modern);
+        .filter(|t| t.item_type == item_type && t.era == era);
     for t in tariffs.filter(|t| {
         wanted_dc.is_none_or(|dc| t.datacenters.is_empty() || t.datacenters.contains(&dc))
     }) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Months, NaiveDate};
 use super::doc::{self, ApiError, Node};
 use super::funcs::{Action, Call, Reply};
 use super::orders::{check_addon, read_autoprolong};
-use super::state::{Service, State};
+use super::state::{Service, State, is_license, new_lickey};
 
 /// `date` plus whole months (the end of a shorter month when the day does not exist).
 pub(crate) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
@@ -22,15 +22,18 @@ fn busy(id: u64) -> ApiError {
     .value(id.to_string())
 }
 
-/// Takes `cost` from the account's balance, or refuses with `value`/`balance`.
+/// Takes `cost` from the account's balance, or refuses with `not_enough_money`.
 pub(crate) fn charge(state: &mut State, account: &str, cost: i64) -> Result<(), ApiError> {
     let acc = state
         .accounts
         .get_mut(account)
         .ok_or_else(|| ApiError::new("access", "auth", "No such account"))?;
     if acc.balance_cents < cost {
-        let msg = "Insufficient funds on the account balance";
-        return Err(ApiError::new("value", "balance", msg).value(doc::cents(cost)));
+        return Err(ApiError::not_enough_money(
+            cost,
+            acc.balance_cents,
+            &acc.currency,
+        ));
     }
     acc.balance_cents -= cost;
     Ok(())
@@ -162,7 +165,9 @@ fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
 }
 
 /// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change. Admin-only
-/// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored.
+/// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored, except on
+/// licenses, whose `licname`, `ip` and `remoteid` the customer sets (ISPsystem's license
+/// module sends them with `soft.edit`), and whose `clicked_button=newkey` issues a new key.
 pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Result<Reply, ApiError> {
     let raw = call.params.get("elid").unwrap_or("");
     let id = own_id(call, account, Some(item_type), raw)?;
@@ -187,9 +192,11 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
         )?),
         None => None,
     };
+    let license = LicenseEdit::read(call);
     let Some(s) = call.core.state.services.get_mut(&id) else {
         return Err(ApiError::missed("elid", raw));
     };
+    let newkey = license.apply(s);
     for (aid, v) in changes {
         s.addons.insert(aid, v);
     }
@@ -199,11 +206,55 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
     let (addons, enums) = values(s);
     s.cost_cents = tariff.price_cents(s.period.max(1), &addons, &enums);
     call.core.dirty = true;
-    Ok(Reply::Doc(
-        Node::doc()
-            .child(Node::new("ok"))
-            .field("id", id.to_string()),
-    ))
+    let mut answer = Node::doc()
+        .child(Node::new("ok"))
+        .field("id", id.to_string());
+    if let Some(key) = newkey {
+        answer.push(Node::text("lickey", key));
+    }
+    Ok(Reply::Doc(answer))
+}
+
+/// What a license's `soft.edit` with `sok` changes besides addons and auto-renewal.
+struct LicenseEdit {
+    licname: Option<String>,
+    ip: Option<String>,
+    remoteid: Option<String>,
+    newkey: bool,
+}
+
+impl LicenseEdit {
+    fn read(call: &Call<'_>) -> Self {
+        let p = call.params;
+        let owned = |k: &str| p.get(k).map(str::to_owned);
+        Self {
+            licname: owned("licname"),
+            ip: owned("ip"),
+            remoteid: owned("remoteid"),
+            newkey: p.get("clicked_button") == Some("newkey"),
+        }
+    }
+
+    /// Applies to a license (nothing on other services); returns the new key when one was
+    /// issued.
+    fn apply(self, s: &mut Service) -> Option<String> {
+        if !is_license(&s.item_type) {
+            return None;
+        }
+        if let Some(name) = self.licname {
+            s.licname = Some(name).filter(|n| !n.is_empty());
+        }
+        if let Some(ip) = self.ip.filter(|ip| !ip.is_empty()) {
+            s.ip = Some(ip);
+        }
+        if let Some(r) = self.remoteid {
+            s.remoteid = Some(r).filter(|r| !r.is_empty());
+        }
+        if self.newkey {
+            s.lickey = Some(new_lickey());
+        }
+        s.shown_lickey().map(str::to_owned).filter(|_| self.newkey)
+    }
 }
 
 fn edit_form(call: &Call<'_>, s: &Service) -> Node {
@@ -233,6 +284,12 @@ fn edit_form(call: &Call<'_>, s: &Service) -> Node {
     }
     for (id, v) in &s.enums {
         doc.push(Node::text(format!("enum_{id}"), v));
+    }
+    if let Some(key) = s.shown_lickey() {
+        doc.push(Node::text("lickey", key));
+    }
+    if let Some(name) = &s.licname {
+        doc.push(Node::text("licname", name));
     }
     let info = format!(
         "Service cost<br/>Total amount: {} {}",

@@ -52,6 +52,8 @@ pub struct SimService {
     pub addons: BTreeMap<u32, i64>,
     /// Price of one period, in cents.
     pub cost_cents: i64,
+    /// A license's key, once it is active.
+    pub lickey: Option<String>,
 }
 
 /// A service made outside billfleet (test setup).
@@ -111,5 +113,6 @@ pub(super) fn inspect(s: &Service) -> SimService {
         autoprolong: s.autoprolong,
         addons: s.addons.clone(),
         cost_cents: s.cost_cents,
+        lickey: s.shown_lickey().map(str::to_owned),
     }
 }

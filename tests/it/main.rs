@@ -3,7 +3,9 @@
 mod api;
 mod apply;
 mod executor;
+mod forms;
 mod harness;
+mod licenses;
 mod lifecycle;
 mod manifest;
 mod onboard;
