@@ -328,4 +328,18 @@ pub struct FaultArgs {
     /// Milliseconds a new service stays in processing (5) before it is active (2).
     #[arg(long, value_name = "MS", default_value_t = 2000)]
     pub activation_ms: u64,
+    /// Answer order forms in the BILLmanager 6 v2 shape (limits under
+    /// `metadata.form.page[].field[]`, labels as a `messages.msg` map).
+    #[arg(long)]
+    pub v2_forms: bool,
+    /// Where order forms state the price: pricelist_summary, total_summary, orderinfo, or
+    /// missing (no price at all).
+    #[arg(long, value_name = "SHAPE", default_value = "pricelist_summary")]
+    pub price_shape: String,
+    /// Answer on/off addons as list-type addons (`slist[$name=addon_N]`).
+    #[arg(long)]
+    pub slist_addons: bool,
+    /// On/off addons take the words on/off instead of 1/0.
+    #[arg(long)]
+    pub off_values: bool,
 }

@@ -20,6 +20,6 @@ pub use client::{BillingClient, CallKind, ClientOptions};
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use types::{
-    Account, AddonInfo, Choice, EditForm, EnumInfo, LicenseInfo, OrderAck, OrderForm, ProlongInfo,
-    Quote, Service, Tariff, is_license_type,
+    Account, AddonInfo, Choice, EditForm, EnumInfo, FormShape, LicenseInfo, OrderAck, OrderForm,
+    ProlongInfo, Quote, Service, Tariff, is_license_type,
 };

@@ -39,7 +39,7 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
         let price = if count == 0 {
             None
         } else {
-            quote_group(conn, manifest, group).await
+            Some(quote_group(conn, manifest, group).await?)
         };
         total = match (&price, total, count) {
             (_, None, _) => None,
@@ -58,28 +58,25 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     })
 }
 
-/// The billing's price for one server of `group`, or `None` (logged) when it gives none.
+/// The billing's price for one server of `group`. A preview that states no price, or that
+/// the billing refuses, is an error naming the group: a plan never counts a server as free.
 async fn quote_group(
     conn: &Connection,
     manifest: &Manifest,
     group: &crate::manifest::Group,
-) -> Option<Money> {
+) -> Result<Money, ApiError> {
     let call = plan::preview_call(manifest, group);
     let params: Vec<(&str, &str)> = call.params().collect();
-    match conn.client.quote(&call.func, &params).await {
-        Ok(quote) if quote.total.is_some() => quote.total,
-        Ok(_) => {
-            tracing::warn!(
-                "the billing's order preview for group `{}` states no price",
-                group.name
-            );
-            None
-        }
-        Err(e) => {
-            tracing::warn!("cannot price group `{}`: {e}", group.name);
-            None
-        }
-    }
+    let named = |e: ApiError| {
+        let detail = format!("group `{}`: cannot price it: {}", group.name, e.detail);
+        e.with_detail(detail)
+    };
+    let quote = conn
+        .client
+        .quote(&call.func, &params)
+        .await
+        .map_err(named)?;
+    quote.require_total(&call.func).map_err(named)
 }
 
 /// A total with no currency of its own takes the balance's.

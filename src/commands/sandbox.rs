@@ -7,7 +7,7 @@ use super::{CmdError, CmdResult};
 use crate::cli::{FaultArgs, SandboxArgs};
 use crate::exit;
 use crate::money::Money;
-use crate::sim::{Faults, Sim, SimConfig};
+use crate::sim::{Faults, FormShapes, PriceShape, Sim, SimConfig};
 
 /// `billfleet sandbox`: serves the simulator on `--listen` until Ctrl-C.
 pub async fn run(args: &SandboxArgs) -> CmdResult {
@@ -91,6 +91,29 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         drop_after: f.drop_after,
         throttle_rps: f.throttle_rps,
         session_expiry_requests: f.session_expiry,
+        shapes: shapes_from_args(f)?,
+    })
+}
+
+/// The answer shapes the flags ask for.
+fn shapes_from_args(f: &FaultArgs) -> Result<FormShapes, CmdError> {
+    let price = match f.price_shape.as_str() {
+        "pricelist_summary" => PriceShape::PricelistSummary,
+        "total_summary" => PriceShape::TotalSummary,
+        "orderinfo" => PriceShape::Orderinfo,
+        "missing" => PriceShape::Missing,
+        other => {
+            return Err(CmdError::bad_input(format!(
+                "--price-shape: '{other}' is not one of pricelist_summary, total_summary, \
+                 orderinfo, missing"
+            )));
+        }
+    };
+    Ok(FormShapes {
+        v2_form: f.v2_forms,
+        price,
+        slist_addons: f.slist_addons,
+        off_values: f.off_values,
     })
 }
 
@@ -133,6 +156,21 @@ mod tests {
         assert_eq!(c.faults.throttle_rps, Some(3));
         assert_eq!(c.faults.session_expiry_requests, Some(7));
         assert_eq!(c.activation, Duration::from_millis(10));
+        let shaped = config_from_args(&args(&[
+            "--v2-forms",
+            "--price-shape",
+            "total_summary",
+            "--slist-addons",
+            "--off-values",
+        ]))
+        .unwrap();
+        let want = FormShapes {
+            v2_form: true,
+            price: PriceShape::TotalSummary,
+            slist_addons: true,
+            off_values: true,
+        };
+        assert_eq!(shaped.faults.shapes, want);
         let d = config_from_args(&args(&[])).unwrap();
         assert_eq!((d.user.as_str(), d.balance_cents), ("demo", 1_000_000));
     }
@@ -144,6 +182,7 @@ mod tests {
             &["--balance=-5"],
             &["--drop-after", "1.5"],
             &["--user", "a:b"],
+            &["--price-shape", "somewhere"],
         ] {
             let err = config_from_args(&args(bad)).unwrap_err();
             assert_eq!(err.code, exit::BAD_INPUT, "{bad:?}");

@@ -11,6 +11,8 @@ pub(crate) struct Node {
     attrs: Vec<(String, String)>,
     text: Option<String>,
     children: Vec<Node>,
+    /// In JSON, a plain string instead of `{"$": …}` (the `messages.msg` map of v2 forms).
+    bare: bool,
 }
 
 impl Node {
@@ -26,6 +28,13 @@ impl Node {
     pub fn text(name: impl Into<String>, text: impl Into<String>) -> Self {
         let mut node = Self::new(name);
         node.text = Some(text.into());
+        node
+    }
+
+    /// An element holding text that JSON renders as a plain string.
+    pub fn bare_text(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let mut node = Self::text(name, text);
+        node.bare = true;
         node
     }
 
@@ -64,6 +73,9 @@ impl Node {
     }
 
     fn json_value(&self, strict: bool) -> Value {
+        if self.bare && self.attrs.is_empty() && self.children.is_empty() {
+            return Value::String(self.text.clone().unwrap_or_default());
+        }
         let mut map = Map::new();
         for (k, v) in &self.attrs {
             map.insert(format!("${k}"), Value::String(v.clone()));

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Months, NaiveDate};
 
 use super::doc::{self, ApiError, Node};
+use super::form::addon_text;
 use super::funcs::{Action, Call, Reply};
 use super::orders::{check_addon, read_autoprolong};
 use super::state::{Service, State, is_license, new_lickey};
@@ -279,8 +280,13 @@ fn edit_form(call: &Call<'_>, s: &Service) -> Node {
     if let Some(r) = &s.recipe {
         doc.push(Node::text("recipe", r));
     }
+    let shapes = call.core.faults.shapes;
     for (id, v) in &s.addons {
-        doc.push(Node::text(format!("addon_{id}"), v.to_string()));
+        let text = match call.tariff(s.pricelist).and_then(|t| t.addon(*id)) {
+            Some(a) => addon_text(a, *v, shapes),
+            None => v.to_string(),
+        };
+        doc.push(Node::text(format!("addon_{id}"), text));
     }
     for (id, v) in &s.enums {
         doc.push(Node::text(format!("enum_{id}"), v));

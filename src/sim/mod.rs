@@ -42,7 +42,7 @@ use rand::rngs::StdRng;
 use catalog::Tariff;
 use state::{Service, State};
 use types::inspect;
-pub use types::{LoggedRequest, NewService, SimService};
+pub use types::{FormShapes, LoggedRequest, NewService, PriceShape, SimService};
 
 /// Which BILLmanager generation the simulator presents first. Every generation's documented
 /// calls are answered whatever is chosen (`vds.order.7`, `vds.order.param`,
@@ -77,6 +77,8 @@ pub struct Faults {
     pub throttle_rps: Option<u32>,
     /// A session expires after this many requests on it.
     pub session_expiry_requests: Option<u64>,
+    /// Which of the publicly seen shapes the order forms are answered in.
+    pub shapes: FormShapes,
 }
 
 /// Simulator settings.

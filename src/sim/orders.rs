@@ -54,7 +54,12 @@ pub(crate) fn check_addon(tariff: &Tariff, id: &str, value: &str) -> Result<(u32
         .ok()
         .and_then(|n| tariff.addon(n))
         .ok_or_else(|| ApiError::invalid(&field, value))?;
-    let v: i64 = parse_num(&field, value)?;
+    // A switch also takes the words an install may show for it (`addon_N=off`).
+    let v: i64 = match value {
+        "off" if addon.is_switch() => 0,
+        "on" if addon.is_switch() => 1,
+        _ => parse_num(&field, value)?,
+    };
     let aligned = addon.step <= 1 || (v - addon.min) % addon.step == 0;
     if v < addon.min || v > addon.max || !aligned {
         return Err(ApiError::invalid(&field, value));

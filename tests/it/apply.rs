@@ -140,6 +140,7 @@ async fn three_hundred_servers_through_faults_then_nothing_the_second_time() {
             drop_after: 0.10,
             throttle_rps: Some(40),
             session_expiry_requests: None,
+            ..Faults::default()
         },
         ..sim_config(SimDialect::Bm5)
     })

@@ -1,10 +1,21 @@
-//! Every generation's documented calls in one simulator, and the funds error shape, driven
-//! over HTTP with plain requests (not billfleet's client).
+//! Every generation's documented calls in one simulator and the funds error shape, driven
+//! over HTTP with plain requests; then each publicly seen order-form shape (old and v2 forms,
+//! `total_summary`, `pricelist_summary`, `orderinfo`, list-type addons, `off` values,
+//! `item.id`) produced by the simulator and read back by billfleet's client, in JSON and XML,
+//! and through the binary (`validate --online`, `plan`).
 
-use billfleet::sim::{SimConfig, SimDialect, SimHandle};
+use std::sync::Arc;
+use std::time::Duration;
+
+use billfleet::api::{BillingClient, ClientOptions, EditForm};
+use billfleet::manifest::{Dialect, Format, LoginMode};
+use billfleet::money::Money;
+use billfleet::pace::Pacer;
+use billfleet::secret::Secret;
+use billfleet::sim::{Faults, FormShapes, PriceShape, SimConfig, SimDialect, SimHandle};
 use serde_json::Value;
 
-use crate::harness;
+use crate::harness::{self, Billfleet};
 
 /// GETs a seed-style URL (query string after the base URL).
 async fn get(h: &SimHandle, query: &str) -> String {
@@ -176,4 +187,232 @@ async fn not_enough_money_has_the_documented_shape_in_json_and_xml() {
         "{xml}"
     );
     assert!(h.sim.services().is_empty());
+}
+
+fn shaped(shapes: FormShapes) -> SimConfig {
+    SimConfig {
+        faults: Faults {
+            shapes,
+            ..Faults::default()
+        },
+        activation: Duration::from_millis(100),
+        ..SimConfig::default()
+    }
+}
+
+fn client(h: &SimHandle, format: Format) -> BillingClient {
+    BillingClient::new(ClientOptions {
+        base_url: h.url.clone(),
+        dialect: Dialect::Bm6,
+        format,
+        login: LoginMode::Session,
+        user: "demo".into(),
+        password: Secret::new("demo"),
+        timeout: Duration::from_secs(20),
+        insecure_tls: false,
+        pacer: Arc::new(Pacer::unlimited()),
+    })
+    .unwrap()
+}
+
+/// Every combination of the form shapes the simulator can produce.
+fn all_shapes() -> Vec<FormShapes> {
+    let mut all = Vec::new();
+    for v2_form in [false, true] {
+        for price in [
+            PriceShape::PricelistSummary,
+            PriceShape::TotalSummary,
+            PriceShape::Orderinfo,
+        ] {
+            for words in [false, true] {
+                all.push(FormShapes {
+                    v2_form,
+                    price,
+                    slist_addons: words,
+                    off_values: words,
+                });
+            }
+        }
+    }
+    all
+}
+
+#[tokio::test]
+async fn every_form_shape_round_trips_in_json_and_xml() {
+    for shapes in all_shapes() {
+        let h = harness::sim(shaped(shapes)).await;
+        for format in [Format::Json, Format::Xml] {
+            let case = format!("{shapes:?} {format:?}");
+            let c = client(&h, format);
+            let form = c.order_form("vds", "6").await.unwrap();
+            let ids: Vec<&str> = form.addons.iter().map(|a| a.id.as_str()).collect();
+            assert_eq!(
+                ids,
+                ["7", "9", "10", "11", "12", "13", "14", "15", "28"],
+                "{case}"
+            );
+            let ram = form.addons.iter().find(|a| a.id == "11").unwrap();
+            assert_eq!(ram.name.as_deref(), Some("RAM"), "{case}");
+            assert_eq!(
+                (ram.min.as_deref(), ram.max.as_deref(), ram.step.as_deref()),
+                (Some("256"), Some("65536"), Some("256")),
+                "{case}"
+            );
+            assert_eq!(ram.default.as_deref(), Some("1024"), "{case}");
+            let ddos = form.addons.iter().find(|a| a.id == "15").unwrap();
+            assert_eq!(ddos.name.as_deref(), Some("DDoS protection"), "{case}");
+            if shapes.off_values {
+                assert_eq!(ddos.default.as_deref(), Some("off"), "{case}");
+                let keys: Vec<&str> = ddos.options.iter().map(|o| o.key.as_str()).collect();
+                assert_eq!(keys, ["off", "on"], "{case}");
+            } else {
+                assert_eq!(ddos.default.as_deref(), Some("0"), "{case}");
+                assert_eq!(ddos.max.as_deref(), Some("1"), "{case}");
+            }
+            assert_eq!(form.total, Some(Money::new(500, "EUR")), "{case}");
+            let price = match shapes.price {
+                PriceShape::PricelistSummary => "pricelist_summary",
+                PriceShape::TotalSummary => "total_summary",
+                _ => "orderinfo",
+            };
+            assert_eq!(form.shape.price, Some(price), "{case}");
+            let limits = if shapes.v2_form {
+                "metadata.form.page[].field[]"
+            } else {
+                "metadata.form.field[]"
+            };
+            assert_eq!(form.shape.limits, Some(limits), "{case}");
+            // The total includes addons: 6 cores (5 above the default at 2.00) and DDoS on.
+            let on = if shapes.off_values { "on" } else { "1" };
+            let preview = [
+                ("pricelist", "6"),
+                ("order_period", "1"),
+                ("addon_10", "6"),
+                ("addon_15", on),
+            ];
+            let quote = c.quote("v2.vds.order.param", &preview).await.unwrap();
+            assert_eq!(quote.total, Some(Money::new(2000, "EUR")), "{case}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn v2_orders_answer_item_id_and_take_word_values() {
+    let words = FormShapes {
+        slist_addons: true,
+        off_values: true,
+        ..FormShapes::default()
+    };
+    let h = harness::sim(shaped(words)).await;
+    for (n, format) in [Format::Json, Format::Xml].into_iter().enumerate() {
+        let c = client(&h, format);
+        let domain = format!("word-{n}.example.com");
+        let remoteid = format!("web-{n}");
+        let order = [
+            ("pricelist", "6"),
+            ("order_period", "1"),
+            ("addon_15", "off"),
+            ("addon_28", "on"),
+            ("domain", domain.as_str()),
+            ("remoteid", remoteid.as_str()),
+            ("skipbasket", "on"),
+        ];
+        let ack = c.order("v2.vds.order.param", &order).await.unwrap();
+        let id = ack.service_id.expect("item.id");
+        let service = h.sim.services().into_iter().find(|s| s.id == id).unwrap();
+        assert_eq!(service.remoteid.as_deref(), Some(remoteid.as_str()));
+        assert_eq!(service.addons.get(&28), Some(&1));
+        assert_eq!(service.addons.get(&15), Some(&0));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let form: EditForm = c.edit_form("vds", &id).await.unwrap();
+        assert_eq!(form.values.get("addon_15").map(String::as_str), Some("off"));
+        assert_eq!(form.values.get("addon_28").map(String::as_str), Some("on"));
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_a_price_reads_as_none() {
+    let h = harness::sim(shaped(FormShapes {
+        price: PriceShape::Missing,
+        ..FormShapes::default()
+    }))
+    .await;
+    for format in [Format::Json, Format::Xml] {
+        let c = client(&h, format);
+        let quote = c
+            .quote("vds.order.param", &[("pricelist", "6"), ("period", "1")])
+            .await
+            .unwrap();
+        assert_eq!(quote.total, None);
+        assert!(quote.require_total("vds.order.param").is_err());
+    }
+}
+
+const WORDS: &str = "version: 1
+billing:
+  dialect: bm6
+fleet:
+  name: web
+  type: vds
+  count: 2
+  domain: \"web-{seq}.example.com\"
+  pricelist: 6
+  period: 1
+  addons: {10: 2, 15: off, 28: on}
+";
+
+#[tokio::test]
+async fn validate_online_plan_and_edit_accept_word_values_of_a_v2_install() {
+    let h = harness::sim(shaped(FormShapes {
+        v2_form: true,
+        price: PriceShape::TotalSummary,
+        slist_addons: true,
+        off_values: true,
+    }))
+    .await;
+    let bf = Billfleet::new().manifest("web.yaml", WORDS).billing(&h);
+    let bf = bf.args(["validate", "web.yaml", "--online"]);
+    bf.run().await.code(0);
+    let bf = bf.args(["plan", "web.yaml", "--output", "json"]);
+    let out = bf.run().await;
+    out.code(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    // 2 × (5.00 + 1 core at 2.00 + control panel 3.00)
+    assert_eq!(plan["cost"]["total"], "20.00", "{plan}");
+    let params = &plan["servers"][0]["call"]["params"];
+    assert_eq!(params["addon_15"], "off", "{plan}");
+    let bf = bf.args(["apply", "web.yaml", "--yes"]);
+    bf.run().await.code(0);
+    // The form shows the words the manifest declares: nothing drifted.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let bf = bf.args(["plan", "web.yaml", "--output", "json"]);
+    let out = bf.run().await;
+    out.code(0);
+    let plan: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["exists"], 2, "{plan}");
+    let bad = WORDS.replace("15: off", "15: maybe");
+    let bf = bf
+        .manifest("bad.yaml", &bad)
+        .args(["validate", "bad.yaml", "--online"]);
+    let out = bf.run().await;
+    assert_ne!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stderr.contains("maybe"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn a_plan_whose_price_cannot_be_read_is_an_error_naming_the_group() {
+    let h = harness::sim(shaped(FormShapes {
+        price: PriceShape::Missing,
+        ..FormShapes::default()
+    }))
+    .await;
+    let out = Billfleet::new()
+        .manifest("web.yaml", &WORDS.replace("15: off, 28: on", "15: 0"))
+        .billing(&h)
+        .args(["plan", "web.yaml"])
+        .run()
+        .await;
+    assert_ne!(out.code, Some(0), "{}", out.stdout);
+    assert!(out.stderr.contains("group `web`"), "{}", out.stderr);
+    assert!(out.stderr.contains("no price"), "{}", out.stderr);
 }

@@ -53,6 +53,17 @@ pub fn same_value(field: &str, current: Option<&str>, desired: &str) -> bool {
     if field == "autoprolong" && (is_off(current) || is_off(desired)) {
         return is_off(current) && is_off(desired);
     }
+    // An on/off addon may be shown as a word (`addon_N=off`) and declared as a number.
+    let switch = |v: &str| match v.trim() {
+        "off" => "0".to_owned(),
+        "on" => "1".to_owned(),
+        other => other.to_owned(),
+    };
+    let (current, desired) = if field.starts_with("addon_") {
+        (switch(current), switch(desired))
+    } else {
+        (current.to_owned(), desired.to_owned())
+    };
     match (current.trim().parse::<f64>(), desired.trim().parse::<f64>()) {
         (Ok(a), Ok(b)) => a == b,
         _ => current.trim() == desired.trim(),
