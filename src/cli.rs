@@ -57,6 +57,8 @@ pub enum Command {
     Manpage,
     /// Run the embedded BILLmanager simulator in the foreground.
     Sandbox(SandboxArgs),
+    /// Check, read-only, that billfleet can work with the configured billing.
+    Doctor(DoctorArgs),
 }
 
 /// Where the billing is and who we are there.
@@ -278,6 +280,18 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The manifest (YAML).
+    pub manifest: PathBuf,
+    /// Write every request and answer as JSON lines (secrets removed, owner-only).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub billing: BillingArgs,
+}
+
 /// `sandbox`
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -296,6 +310,9 @@ pub struct SandboxArgs {
     /// Keep the simulator's state in this JSON file (loaded at start, saved on every change).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Serve the answers of a capture (`billfleet doctor --capture`) instead of simulating.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }

@@ -76,6 +76,8 @@ pub(crate) struct Inner {
     session: tokio::sync::Mutex<Session>,
     // std mutex: only touched briefly, never across an await.
     pub(crate) filters_cleared: Mutex<HashSet<String>>,
+    /// Sees every answer, secrets removed (`doctor --capture`).
+    tap: Option<super::tap::Tap>,
 }
 
 /// A BILLmanager client. Clones share one connection pool, one session and one pacer.
@@ -97,6 +99,15 @@ impl std::fmt::Debug for BillingClient {
 impl BillingClient {
     /// Builds the client (rustls, certificate checks on unless `insecure_tls`). Sends nothing.
     pub fn new(opts: ClientOptions) -> Result<Self, ApiError> {
+        Self::build(opts, None)
+    }
+
+    /// Like [`BillingClient::new`], with an observer of every exchange (secrets removed).
+    pub fn with_tap(opts: ClientOptions, tap: super::tap::Tap) -> Result<Self, ApiError> {
+        Self::build(opts, Some(tap))
+    }
+
+    fn build(opts: ClientOptions, tap: Option<super::tap::Tap>) -> Result<Self, ApiError> {
         let url = normalize_url(&opts.base_url).map_err(|detail| {
             ApiError::new(ErrorKind::Protocol, "", false, false).with_detail(detail)
         })?;
@@ -118,6 +129,7 @@ impl BillingClient {
                 opts,
                 session: tokio::sync::Mutex::new(Session::default()),
                 filters_cleared: Mutex::new(HashSet::new()),
+                tap,
             }),
         })
     }
@@ -303,6 +315,19 @@ impl BillingClient {
             .bytes()
             .await
             .map_err(|e| transport_error(&e, func, write))?;
+        if let Some(tap) = &inner.tap {
+            let sid = match credential {
+                Credential::Session { sid, .. } => Some(sid),
+                _ => None,
+            };
+            tap(&super::tap::exchange(
+                func,
+                params,
+                status.as_u16(),
+                &bytes,
+                sid,
+            ));
+        }
         if tracing::enabled!(tracing::Level::TRACE) {
             let sid = match credential {
                 Credential::Session { sid, .. } => Some(sid),

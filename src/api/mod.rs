@@ -4,13 +4,15 @@
 //! - [`calls`]: the typed calls (`whoami`, `list_services`, `order`, `prolong`, …);
 //! - [`doc`]: one tree for JSON (`json`/`sjson`/`xjson` shapes) and XML answers;
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
-//! - [`types`] and [`catalog`]: what the calls return and how it is read.
+//! - [`types`] and [`catalog`]: what the calls return and how it is read;
+//! - [`tap`]: an optional observer of every exchange, secrets removed (`doctor --capture`).
 
 pub mod calls;
 pub mod catalog;
 pub mod client;
 pub mod doc;
 pub mod error;
+pub mod tap;
 pub mod types;
 mod wire;
 mod xml;

@@ -5,6 +5,7 @@ mod apply;
 mod catalog;
 mod confirm;
 mod connect;
+mod doctor;
 mod fleet;
 mod init;
 mod lifecycle;
@@ -106,6 +107,7 @@ pub async fn run(cli: Cli) -> u8 {
         Command::Manpage => misc::manpage(),
         Command::Schema => misc::schema(),
         Command::Sandbox(args) => sandbox::run(&args).await,
+        Command::Doctor(args) => doctor::run(&args).await,
     };
     match result {
         Ok(code) => code,

@@ -26,6 +26,7 @@ mod funcs;
 mod http;
 mod manage;
 mod orders;
+pub mod replay;
 mod state;
 mod types;
 

@@ -2,6 +2,7 @@
 
 mod api;
 mod apply;
+mod doctor;
 mod executor;
 mod forms;
 mod harness;
