@@ -165,7 +165,8 @@ fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
         .child(periods)
 }
 
-/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change. Admin-only
+/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change (with
+/// `skipbasket=on` the price difference is charged at once). Admin-only
 /// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored, except on
 /// licenses, whose `licname`, `ip` and `remoteid` the customer sets (ISPsystem's license
 /// module sends them with `soft.edit`), and whose `clicked_button=newkey` issues a new key.
@@ -193,6 +194,10 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
         )?),
         None => None,
     };
+    let extra = added_cost(call, id, tariff, &changes)?;
+    if extra > 0 && call.params.is_on("skipbasket") {
+        charge(&mut call.core.state, account, extra)?;
+    }
     let license = LicenseEdit::read(call);
     let Some(s) = call.core.state.services.get_mut(&id) else {
         return Err(ApiError::missed("elid", raw));
@@ -214,6 +219,28 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
         answer.push(Node::text("lickey", key));
     }
     Ok(Reply::Doc(answer))
+}
+
+/// What addon changes add to one period's price (0 when they make it cheaper). With
+/// `skipbasket=on` an edit is charged this at once (BILLmanager 6 "Service management via
+/// API": "the add-on won't be added into the Cart, but the system will charge the client");
+/// without it the change would wait in the cart, which the simulator does not model: it is
+/// applied and not charged.
+fn added_cost(
+    call: &Call<'_>,
+    id: u64,
+    tariff: &super::catalog::Tariff,
+    changes: &[(u32, i64)],
+) -> Result<i64, ApiError> {
+    let s = service(call, id)?;
+    let mut next = s.addons.clone();
+    for (aid, v) in changes {
+        next.insert(*aid, *v);
+    }
+    let next: Vec<(u32, i64)> = next.into_iter().collect();
+    let (_, enums) = values(s);
+    let cost = tariff.price_cents(s.period.max(1), &next, &enums);
+    Ok((cost - s.cost_cents).max(0))
 }
 
 /// What a license's `soft.edit` with `sok` changes besides addons and auto-renewal.

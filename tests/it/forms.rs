@@ -12,7 +12,9 @@ use billfleet::manifest::{Dialect, Format, LoginMode};
 use billfleet::money::Money;
 use billfleet::pace::Pacer;
 use billfleet::secret::Secret;
-use billfleet::sim::{Faults, FormShapes, PriceShape, SimConfig, SimDialect, SimHandle};
+use billfleet::sim::{
+    Faults, FormShapes, NewService, PriceShape, SimConfig, SimDialect, SimHandle,
+};
 use serde_json::Value;
 
 use crate::harness::{self, Billfleet};
@@ -415,4 +417,43 @@ async fn a_plan_whose_price_cannot_be_read_is_an_error_naming_the_group() {
     assert_ne!(out.code, Some(0), "{}", out.stdout);
     assert!(out.stderr.contains("group `web`"), "{}", out.stderr);
     assert!(out.stderr.contains("no price"), "{}", out.stderr);
+}
+
+#[tokio::test]
+async fn edits_of_a_balance_group_are_charged_at_once_and_of_a_basket_group_are_not() {
+    for (payment, charged) in [("balance", true), ("basket", false)] {
+        let h = harness::sim(SimConfig::default()).await;
+        h.sim.add_service(NewService {
+            domain: "web-1.example.com".into(),
+            remoteid: Some("web-1".into()),
+            ..NewService::default()
+        });
+        let manifest = format!(
+            "version: 1\nbilling:\n  dialect: bm6\nfleet:\n  name: web\n  type: vds\n  \
+             count: 1\n  domain: \"web-{{seq}}.example.com\"\n  pricelist: 6\n  period: 1\n  \
+             payment: {payment}\n  addons: {{10: 3}}\n"
+        );
+        Billfleet::new()
+            .manifest("web.yaml", &manifest)
+            .billing(&h)
+            .args(["edit", "web.yaml", "--yes"])
+            .run()
+            .await
+            .code(0);
+        let edit = h
+            .sim
+            .requests()
+            .into_iter()
+            .find(|r| r.func == "vds.edit" && r.params.iter().any(|(k, _)| k == "sok"))
+            .expect("an edit was sent");
+        let skip = edit
+            .params
+            .iter()
+            .any(|(k, v)| k == "skipbasket" && v == "on");
+        assert_eq!(skip, charged, "{payment}: {:?}", edit.params);
+        assert_eq!(h.sim.services()[0].addons.get(&10), Some(&3));
+        // Two cores above the default at 2.00 a month.
+        let cost = if charged { 400 } else { 0 };
+        assert_eq!(h.sim.balance_cents(), 1_000_000 - cost, "{payment}");
+    }
 }

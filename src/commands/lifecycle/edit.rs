@@ -11,7 +11,7 @@ use super::{Context, Member, settle, stopped};
 use crate::api::EditForm;
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::Outcome;
-use crate::manifest::Group;
+use crate::manifest::{Group, Payment};
 use crate::report::{ReportRow, RowOutcome};
 
 /// Statuses whose form can be edited: active and suspended (a processing service is busy).
@@ -156,11 +156,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
                 key: m.key.clone(),
                 item_type: m.item_type.to_string(),
                 id: m.service()?.id.clone(),
-                params: d
-                    .changes
-                    .iter()
-                    .map(|c| (c.field.clone(), c.new.clone()))
-                    .collect(),
+                params: edit_params(group_of(ctx, m), d),
             })
         })
         .collect();
@@ -189,6 +185,21 @@ fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<Read<EditForm>> {
             }))
         })
         .collect()
+}
+
+/// The changed fields; a group paid from the balance also sends `skipbasket=on`, so an addon
+/// change is charged at once instead of waiting unpaid in the cart (BILLmanager 6 "Service
+/// management via API", `vds.edit … skipbasket=on`).
+fn edit_params(group: Option<&Group>, diff: &Diff) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = diff
+        .changes
+        .iter()
+        .map(|c| (c.field.clone(), c.new.clone()))
+        .collect();
+    if group.is_some_and(|g| g.payment == Payment::Balance) {
+        params.push(("skipbasket".into(), "on".into()));
+    }
+    params
 }
 
 fn group_of<'a>(ctx: &'a Context, member: &Member) -> Option<&'a Group> {
