@@ -186,11 +186,12 @@ fn limits(a: &Addon, name: &str, v2: bool) -> Node {
     field
 }
 
-/// `metadata.form`: fields directly (old forms) or in `page[$name=addon]` (v2 forms).
+/// `metadata.form`: fields directly (old forms) or in `page[$name=page_pricelist_settings]`
+/// (v2 order forms, as Zomro's BILLmanager 6 front end reads them).
 fn form_node(fields: Vec<Node>, v2: bool) -> Node {
     let mut form = Node::new("form");
     if v2 {
-        let mut page = Node::new("page").attr("name", "addon");
+        let mut page = Node::new("page").attr("name", "page_pricelist_settings");
         for f in fields {
             page.push(f);
         }

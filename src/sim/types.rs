@@ -9,7 +9,8 @@ use super::state::Service;
 /// is billfleet's catalog convention.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FormShapes {
-    /// BILLmanager 6 v2 forms: slider limits under `metadata.form.page[$name=addon].field[]`
+    /// BILLmanager 6 v2 forms: slider limits under
+    /// `metadata.form.page[$name=page_pricelist_settings].field[]`
     /// and labels as the map `messages.msg.addon_N` (a plain string per addon in JSON),
     /// instead of `metadata.form.field[]` attributes and `messages.msg[$name=addon_N]`.
     pub v2_form: bool,

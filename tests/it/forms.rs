@@ -457,3 +457,44 @@ async fn edits_of_a_balance_group_are_charged_at_once_and_of_a_basket_group_are_
         assert_eq!(h.sim.balance_cents(), 1_000_000 - cost, "{payment}");
     }
 }
+
+#[tokio::test]
+async fn catalog_and_init_show_list_addons_and_word_values() {
+    let h = harness::sim(shaped(FormShapes {
+        v2_form: true,
+        price: PriceShape::TotalSummary,
+        slist_addons: true,
+        off_values: true,
+    }))
+    .await;
+    let bf = Billfleet::new().billing(&h);
+    let bf = bf.args(["catalog", "--pricelist", "6", "--output", "json"]);
+    let out = bf.run().await;
+    out.code(0);
+    let v: Value = serde_json::from_str(&out.stdout).unwrap();
+    let ddos = v["addons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["id"] == "15")
+        .unwrap()
+        .clone();
+    assert_eq!(ddos["default"], "off", "{v}");
+    assert_eq!(ddos["values"], serde_json::json!(["off", "on"]), "{v}");
+    let bf = bf.args([
+        "init",
+        "--pricelist",
+        "6",
+        "--count",
+        "2",
+        "--domain",
+        "web-{seq}.example.com",
+        "-o",
+        "web.yaml",
+    ]);
+    bf.run().await.code(0);
+    let text = std::fs::read_to_string(bf.path("web.yaml")).unwrap();
+    assert!(text.contains("one of off, on"), "{text}");
+    let bf = bf.args(["validate", "web.yaml", "--online"]);
+    bf.run().await.code(0);
+}
