@@ -12,6 +12,7 @@ pub mod catalog;
 pub mod client;
 pub mod doc;
 pub mod error;
+mod price;
 pub mod tap;
 pub mod types;
 mod wire;

@@ -12,16 +12,15 @@
 //! `body`) with the password, `authinfo`, session ids and login keys removed (see
 //! [`crate::api::tap`]); the file is owner-only because it still holds account data.
 
-use std::fs::File;
+mod capture;
+
 use std::io::{BufWriter, Write};
-use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+
+use capture::Capture;
 
 use super::connect::{Pace, connect};
 use super::validate::addon_problem;
 use super::{CmdError, CmdResult, fleet};
-use crate::api::tap::{CapturedExchange, Tap};
 use crate::api::{ApiError, BillingClient, ErrorKind, OrderForm, Service};
 use crate::cli::DoctorArgs;
 use crate::exit;
@@ -62,61 +61,6 @@ impl Checks {
 
     fn all_ok(&self) -> bool {
         self.0.iter().all(|c| c.ok)
-    }
-}
-
-/// The capture file: JSON lines, owner-only.
-struct Capture {
-    out: Mutex<BufWriter<File>>,
-    failed: AtomicBool,
-}
-
-impl Capture {
-    fn create(path: &Path) -> Result<Arc<Self>, CmdError> {
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let file = options.open(path).map_err(|e| {
-            CmdError::bad_input(format!("cannot create the capture {}: {e}", path.display()))
-        })?;
-        // An existing file keeps its mode on open: make it owner-only too.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(Arc::new(Self {
-            out: Mutex::new(BufWriter::new(file)),
-            failed: AtomicBool::new(false),
-        }))
-    }
-
-    fn tap(self: &Arc<Self>) -> Tap {
-        let me = Arc::clone(self);
-        Arc::new(move |exchange: &CapturedExchange| me.record(exchange))
-    }
-
-    fn record(&self, exchange: &CapturedExchange) {
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        let written = serde_json::to_writer(&mut *out, exchange)
-            .map_err(std::io::Error::other)
-            .and_then(|()| out.write_all(b"\n"));
-        if written.is_err() {
-            self.failed.store(true, Ordering::Relaxed);
-        }
-    }
-
-    fn finish(&self) -> std::io::Result<()> {
-        let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
-        out.flush()?;
-        if self.failed.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("some exchanges could not be written"));
-        }
-        Ok(())
     }
 }
 

@@ -6,8 +6,9 @@ use chrono::{DateTime, Months, NaiveDate};
 use super::doc::{self, ApiError, Node};
 use super::form::addon_text;
 use super::funcs::{Action, Call, Reply};
+use super::license::LicenseEdit;
 use super::orders::{check_addon, read_autoprolong};
-use super::state::{Service, State, is_license, new_lickey};
+use super::state::{Service, State};
 
 /// `date` plus whole months (the end of a shorter month when the day does not exist).
 pub(crate) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
@@ -241,48 +242,6 @@ fn added_cost(
     let (_, enums) = values(s);
     let cost = tariff.price_cents(s.period.max(1), &next, &enums);
     Ok((cost - s.cost_cents).max(0))
-}
-
-/// What a license's `soft.edit` with `sok` changes besides addons and auto-renewal.
-struct LicenseEdit {
-    licname: Option<String>,
-    ip: Option<String>,
-    remoteid: Option<String>,
-    newkey: bool,
-}
-
-impl LicenseEdit {
-    fn read(call: &Call<'_>) -> Self {
-        let p = call.params;
-        let owned = |k: &str| p.get(k).map(str::to_owned);
-        Self {
-            licname: owned("licname"),
-            ip: owned("ip"),
-            remoteid: owned("remoteid"),
-            newkey: p.get("clicked_button") == Some("newkey"),
-        }
-    }
-
-    /// Applies to a license (nothing on other services); returns the new key when one was
-    /// issued.
-    fn apply(self, s: &mut Service) -> Option<String> {
-        if !is_license(&s.item_type) {
-            return None;
-        }
-        if let Some(name) = self.licname {
-            s.licname = Some(name).filter(|n| !n.is_empty());
-        }
-        if let Some(ip) = self.ip.filter(|ip| !ip.is_empty()) {
-            s.ip = Some(ip);
-        }
-        if let Some(r) = self.remoteid {
-            s.remoteid = Some(r).filter(|r| !r.is_empty());
-        }
-        if self.newkey {
-            s.lickey = Some(new_lickey());
-        }
-        s.shown_lickey().map(str::to_owned).filter(|_| self.newkey)
-    }
 }
 
 fn edit_form(call: &Call<'_>, s: &Service) -> Node {

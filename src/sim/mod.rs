@@ -24,6 +24,7 @@ mod doc;
 mod form;
 mod funcs;
 mod http;
+mod license;
 mod manage;
 mod orders;
 pub mod replay;
