@@ -277,10 +277,15 @@ impl BillingClient {
         let body = self.body(func, params, credential);
         let fail = |kind: ErrorKind, sent: bool| ApiError::new(kind, func, sent, write);
         tracing::debug!(func, params = %redacted(params), "request");
-        let response = inner
+        let mut request = inner
             .http
             .post(&inner.url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        // The Dragon theme's cart takes orders only from the web interface's client.
+        if params.contains(&("theme", "dragon")) {
+            request = request.header("ISP-Client", "Web-interface");
+        }
+        let response = request
             .body(body)
             .send()
             .await

@@ -67,6 +67,7 @@ pub(crate) enum Action {
 
 enum Func<'a> {
     Auth,
+    Cart,
     Whoami,
     Keepalive,
     Prolong,
@@ -91,6 +92,7 @@ fn item_type(t: &str) -> Option<&str> {
 fn parse_func(func: &str) -> Func<'_> {
     match func {
         "auth" => return Func::Auth,
+        "cart" => return Func::Cart,
         "whoami" => return Func::Whoami,
         "keepalive" => return Func::Keepalive,
         "service.prolong" => return Func::Prolong,
@@ -132,7 +134,7 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
     let sok = params.non_empty("sok").is_some();
     let legacy = matches!(func, Func::Order(_, Style::Legacy));
     let write = match func {
-        Func::Order(..) | Func::Prolong | Func::Edit(_) => sok,
+        Func::Order(..) | Func::Prolong | Func::Edit(_) | Func::Cart => sok,
         Func::Act(..) => true,
         _ => false,
     };
@@ -142,6 +144,7 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
         authenticate(&mut call).and_then(|account| match func {
             Func::Auth | Func::Keepalive => Ok(Reply::Doc(Node::doc().child(Node::new("ok")))),
             Func::Whoami => Ok(whoami(&call, &account)),
+            Func::Cart => super::cart::cart(&mut call, &account),
             Func::Prolong => manage::prolong(&mut call, &account),
             Func::Pricelist(t) => Ok(Reply::Doc(form::pricelist(&call, t))),
             Func::Order(t, style) => orders::order(&mut call, &account, t, style),

@@ -17,6 +17,9 @@ use super::doc::Node;
 use super::funcs::{self, Reply};
 use super::{Core, LoggedRequest, Sim};
 
+/// The pseudo-parameter holding the `ISP-Client` request header.
+pub(crate) const ISP_CLIENT: &str = "header:ISP-Client";
+
 /// Request parameters, query and form body merged; keys and values trimmed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
@@ -66,6 +69,15 @@ impl Params {
             }
         }
         out
+    }
+
+    /// Records the request headers the billing acts on as pseudo-parameters named
+    /// `header:<Name>` (no form field has a `:` in its name): `ISP-Client`, which sends a
+    /// BILLmanager 6 order to the web interface's Dragon cart.
+    pub fn note_headers(&mut self, headers: &HeaderMap) {
+        if let Some(v) = headers.get("ISP-Client").and_then(|v| v.to_str().ok()) {
+            self.0.push((ISP_CLIENT.to_owned(), v.trim().to_owned()));
+        }
     }
 
     /// The parameters with secrets replaced by `***`.
@@ -133,8 +145,15 @@ enum Pre {
     Go,
 }
 
-async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, body: Bytes) -> Response {
-    let params = Params::parse(uri.query(), &body);
+async fn handle(
+    State(sim): State<Sim>,
+    method: Method,
+    uri: Uri,
+    request_headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = Params::parse(uri.query(), &body);
+    params.note_headers(&request_headers);
     let (pre, delay) = sim.roll_before();
     if !delay.is_zero() {
         tokio::time::sleep(delay).await;

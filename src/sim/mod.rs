@@ -19,6 +19,7 @@
 //!   (`theme=dragon`), as the BILLmanager 6 examples show;
 //! - a list called with `filter=on` applies the filter fields given with it to that call.
 
+mod cart;
 mod catalog;
 mod doc;
 mod form;
@@ -321,6 +322,7 @@ impl Sim {
             cost_cents,
             lickey: license.then(state::new_lickey),
             licname: None,
+            cart: None,
         };
         core.state.services.insert(id, service);
         self.persist(&mut core);

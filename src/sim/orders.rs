@@ -327,6 +327,7 @@ fn place(
         cost_cents: spec.cost_cents,
         lickey: is_license(item_type).then(new_lickey),
         licname: call.params.non_empty("licname").map(str::to_owned),
+        cart: (!pay).then(|| super::cart::which_cart(call.params).to_owned()),
     };
     state.services.insert(id, service);
     call.core.dirty = true;

@@ -55,6 +55,10 @@ pub(crate) struct Service {
     /// A license's name (`licname`), as the license module sends it.
     #[serde(default)]
     pub licname: Option<String>,
+    /// Where an unpaid order waits: `basket` (the old one), `dragon` (the web interface's
+    /// cart) or `cart` (BILLmanager 6's new cart); `None` once paid.
+    #[serde(default)]
+    pub cart: Option<String>,
 }
 
 impl Service {

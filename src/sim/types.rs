@@ -86,6 +86,8 @@ pub struct SimService {
     pub cost_cents: i64,
     /// A license's key, once it is active.
     pub lickey: Option<String>,
+    /// Where an unpaid order waits: `basket`, `dragon` or `cart` (the new cart).
+    pub cart: Option<String>,
 }
 
 /// A service made outside billfleet (test setup).
@@ -146,5 +148,6 @@ pub(super) fn inspect(s: &Service) -> SimService {
         addons: s.addons.clone(),
         cost_cents: s.cost_cents,
         lickey: s.shown_lickey().map(str::to_owned),
+        cart: s.cart.clone(),
     }
 }

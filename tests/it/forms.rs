@@ -498,3 +498,63 @@ async fn catalog_and_init_show_list_addons_and_word_values() {
     let bf = bf.args(["validate", "web.yaml", "--online"]);
     bf.run().await.code(0);
 }
+
+#[tokio::test]
+async fn bm6_basket_orders_go_to_the_dragon_cart_and_cart_orders_to_the_new_cart() {
+    for (payment, cart) in [("basket", "dragon"), ("cart", "cart")] {
+        let h = harness::sim(SimConfig::default()).await;
+        let manifest = format!(
+            "version: 1\nbilling:\n  dialect: bm6\nfleet:\n  name: web\n  type: vds\n  \
+             count: 2\n  domain: \"web-{{seq}}.example.com\"\n  pricelist: 6\n  period: 1\n  \
+             payment: {payment}\n"
+        );
+        Billfleet::new()
+            .manifest("web.yaml", &manifest)
+            .billing(&h)
+            .args(["apply", "web.yaml", "--yes"])
+            .run()
+            .await
+            .code(0);
+        let orders: Vec<Vec<(String, String)>> = h
+            .sim
+            .requests()
+            .into_iter()
+            .filter(|r| r.func == "v2.vds.order.param" && r.params.iter().any(|(k, _)| k == "sok"))
+            .map(|r| r.params)
+            .collect();
+        assert_eq!(orders.len(), 2, "{payment}");
+        let has =
+            |p: &[(String, String)], k: &str, v: &str| p.iter().any(|(a, b)| a == k && b == v);
+        for p in &orders {
+            assert!(
+                !p.iter().any(|(k, _)| k == "skipbasket"),
+                "{payment}: {p:?}"
+            );
+            if payment == "basket" {
+                assert!(has(p, "theme", "dragon"), "{p:?}");
+                assert!(has(p, "licence_agreement", "on"), "{p:?}");
+                assert!(has(p, "header:ISP-Client", "Web-interface"), "{p:?}");
+            } else {
+                assert!(has(p, "clicked_button", "order"), "{p:?}");
+                assert!(has(p, "force_use_new_cart", "on"), "{p:?}");
+            }
+        }
+        let services = h.sim.services();
+        assert!(
+            services
+                .iter()
+                .all(|s| s.status == 1 && s.cart.as_deref() == Some(cart))
+        );
+        assert_eq!(
+            h.sim.balance_cents(),
+            1_000_000,
+            "{payment}: nothing charged"
+        );
+        if cart == "cart" {
+            let v = post_json(&h, &[("func", "cart")]).await;
+            assert_eq!(v["doc"]["total"]["count"]["$"], "2", "{v}");
+            assert_eq!(v["doc"]["total"]["cost"]["$"], "10.00", "{v}");
+            assert_eq!(v["doc"]["list"]["$name"], "lineitems", "{v}");
+        }
+    }
+}
