@@ -248,6 +248,9 @@ async fn order_form(checks: &mut Checks, client: &BillingClient, manifest: &Mani
             );
             return;
         }
+        Ok(list) if list.is_empty() => checks.pass(format!(
+            "{who}: the billing lists no tariffs of `{kind}`; the order form of {tariff} decides"
+        )),
         Ok(_) => checks.pass(format!("{who}: tariff {tariff} of `{kind}` is sold")),
         Err(e) => checks.fail(format!("{who}: cannot list the tariffs: {e}"), catalog),
     }

@@ -122,6 +122,27 @@ async fn doctor_passes_sends_nothing_that_changes_and_captures_no_secret() {
 }
 
 #[tokio::test]
+async fn an_authinfo_capture_holds_no_password_either() {
+    let h = sim_with(FormShapes::default()).await;
+    let manifest = WEB.replace(
+        "  dialect: bm6\n",
+        "  dialect: bm6\n  login: authinfo\n  format: xml\n",
+    );
+    let bf = doctor(&h, &manifest, PASSWORD).args(["doctor", "web.yaml", "--capture", "c.jsonl"]);
+    let out = bf.run().await;
+    out.code(0);
+    assert!(
+        out.stdout.contains("login (authinfo) works"),
+        "{}",
+        out.stdout
+    );
+    let capture = std::fs::read_to_string(bf.path("c.jsonl")).unwrap();
+    assert!(capture.contains("<doc>"), "an XML conversation: {capture}");
+    assert!(!capture.contains(PASSWORD), "{capture}");
+    assert!(!capture.contains("authinfo"), "{capture}");
+}
+
+#[tokio::test]
 async fn doctor_names_a_tariff_that_is_not_sold_and_a_form_that_does_not_fit() {
     let h = sim_with(FormShapes::default()).await;
     let manifest = WEB.replace("pricelist: 6", "pricelist: 99");
