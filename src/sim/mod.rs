@@ -17,7 +17,15 @@
 //!   vhost and a dedic both as `domain.name`), and everywhere once another customer holds it;
 //! - `v2.*.order.param` asks for `licence_agreement=on` only in the web interface's cart
 //!   (`theme=dragon`), as the BILLmanager 6 examples show;
-//! - a list called with `filter=on` applies the filter fields given with it to that call.
+//! - a list called with `filter=on` applies the filter fields given with it to that call;
+//! - a license (`soft`, `platform`) gets a 32-hex-digit key, shown by `<type>.edit` as
+//!   `lickey` once active or suspended (ISPsystem's license module polls for it);
+//! - `not_enough_money` states a credit limit and a reserved amount of 0;
+//! - an order without `skipbasket=on` waits unpaid in the new cart, the Dragon cart or the old
+//!   basket (module `cart`); an addon edit with `skipbasket=on` is charged the price difference.
+//!
+//! The order forms come in the shapes [`FormShapes`] selects; [`replay`] serves a recorded
+//! conversation instead of simulating one.
 
 mod cart;
 mod catalog;
