@@ -49,6 +49,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every parameter in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The last non-empty value of a key.
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).filter(|v| !v.is_empty())

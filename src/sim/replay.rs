@@ -1,9 +1,11 @@
 //! `billfleet sandbox --replay FILE`: serves the answers of a capture written by
 //! `billfleet doctor --capture`, so that a real install's conversation becomes a regression
 //! test. A request is matched by its `func` and the parameters that select an object
-//! (`elid`, `pricelist`, `price`, `p_num`, `plid`); several recorded answers to one such key
-//! are served in their recorded order, the last one again once they run out. Credentials are
-//! not checked (the capture holds none). The capture is read with this module's own types,
+//! (`elid`, `pricelist`, `price`, `p_num`, `plid`). Among the answers recorded for one such
+//! key, one whose call had exactly the request's parameters is served; else they are served
+//! in their recorded order, the last one again once they run out (a form and its price
+//! preview share a key but differ in their addons). Credentials are not checked (the capture
+//! holds none). The capture is read with this module's own types,
 //! not the client's.
 
 use std::collections::HashMap;
@@ -97,17 +99,37 @@ impl Replay {
         self.len() == 0
     }
 
-    /// The next recorded answer for a request.
+    /// The recorded answer for a request: the one with exactly its parameters, else the next.
     fn answer(&self, params: &Params) -> Option<Recorded> {
         let func = params.get("func").unwrap_or("");
         let k = key(func, &|name| params.get(name).map(str::to_owned));
         let list = self.answers.get(&k)?;
+        let asked = call_params(params.pairs());
+        if let Some(exact) = list.iter().find(|r| call_params(&r.params) == asked) {
+            return Some(exact.clone());
+        }
         let mut served = self.served.lock().unwrap_or_else(|p| p.into_inner());
         let n = served.entry(k).or_insert(0);
         let pick = list.get(*n).or_else(|| list.last()).cloned();
         *n += 1;
         pick
     }
+}
+
+/// Parameters not part of a call as a capture records it: transport, credentials, headers.
+const NOT_RECORDED: &[&str] = &[
+    "func", "out", "lang", "auth", "authinfo", "username", "password",
+];
+
+/// A call's own parameters, sorted, as a capture records them.
+fn call_params(pairs: &[(String, String)]) -> Vec<(String, String)> {
+    let mut own: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| !NOT_RECORDED.contains(&k.as_str()) && !k.starts_with("header:"))
+        .cloned()
+        .collect();
+    own.sort();
+    own
 }
 
 /// The axum router serving a capture on `/`, `/billmgr` and `/manager/billmgr`.

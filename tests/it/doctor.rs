@@ -262,6 +262,18 @@ async fn a_doctor_capture_replayed_by_the_sandbox_passes_doctor_again() {
         .spawn()
         .unwrap();
     let url = listening(&mut child).await;
+    // The plan first: its price preview is answered by the recorded preview with the same
+    // parameters, not by the order form recorded under the same function and tariff.
+    let plan = Billfleet::new()
+        .manifest("web.yaml", WEB)
+        .credentials(&url, USER, "x")
+        .args(["plan", "web.yaml", "--output", "json"])
+        .run()
+        .await;
+    plan.code(0);
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    assert_eq!(v["summary"]["order"], 2, "{v}");
+    assert_eq!(v["cost"]["total"], "14.00", "{v}");
     let out = Billfleet::new()
         .manifest("web.yaml", WEB)
         .credentials(&url, USER, "any password: the replay holds no secret")
@@ -274,15 +286,5 @@ async fn a_doctor_capture_replayed_by_the_sandbox_passes_doctor_again() {
         "{}",
         out.stdout
     );
-    let plan = Billfleet::new()
-        .manifest("web.yaml", WEB)
-        .credentials(&url, USER, "x")
-        .args(["plan", "web.yaml", "--output", "json"])
-        .run()
-        .await;
-    plan.code(0);
-    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
-    assert_eq!(v["summary"]["order"], 2, "{v}");
-    assert_eq!(v["cost"]["total"], "14.00", "{v}");
     child.kill().await.unwrap();
 }
