@@ -57,6 +57,8 @@ pub enum Command {
     Manpage,
     /// Run the embedded BILLmanager simulator in the foreground.
     Sandbox(SandboxArgs),
+    /// Check, read-only, that billfleet can work with the configured billing.
+    Doctor(DoctorArgs),
 }
 
 /// Where the billing is and who we are there.
@@ -324,6 +326,18 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
+/// `doctor`
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The manifest (YAML).
+    pub manifest: PathBuf,
+    /// Write every request and answer as JSON lines (secrets removed, owner-only).
+    #[arg(long, value_name = "FILE")]
+    pub capture: Option<PathBuf>,
+    #[command(flatten)]
+    pub billing: BillingArgs,
+}
+
 /// `sandbox`
 #[derive(Debug, Args)]
 pub struct SandboxArgs {
@@ -342,6 +356,9 @@ pub struct SandboxArgs {
     /// Keep the simulator's state in this JSON file (loaded at start, saved on every change).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
+    /// Serve the answers of a capture (`billfleet doctor --capture`) instead of simulating.
+    #[arg(long, value_name = "FILE")]
+    pub replay: Option<PathBuf>,
     #[command(flatten)]
     pub faults: FaultArgs,
 }
@@ -416,4 +433,18 @@ pub struct FaultArgs {
     /// Refuse logins: captcha, blockgeoip, blocked_ip, blocklogon or totp.
     #[arg(long, value_name = "HOW")]
     pub login_refusal: Option<String>,
+    /// Answer order forms in the BILLmanager 6 v2 shape (limits under
+    /// `metadata.form.page[].field[]`, labels as a `messages.msg` map).
+    #[arg(long)]
+    pub v2_forms: bool,
+    /// Where order forms state the price: pricelist_summary, total_summary, orderinfo, or
+    /// missing (no price at all).
+    #[arg(long, value_name = "SHAPE", default_value = "pricelist_summary")]
+    pub price_shape: String,
+    /// Answer on/off addons as list-type addons (`slist[$name=addon_N]`).
+    #[arg(long)]
+    pub slist_addons: bool,
+    /// On/off addons take the words on/off instead of 1/0.
+    #[arg(long)]
+    pub off_values: bool,
 }

@@ -5,7 +5,9 @@ use super::catalog;
 use super::client::{BillingClient, CallKind};
 use super::doc::Node;
 use super::error::{ApiError, ErrorKind};
-use super::types::{Account, EditForm, OrderAck, OrderForm, ProlongInfo, Quote, Tariff};
+use super::types::{
+    Account, EditForm, LicenseInfo, OrderAck, OrderForm, ProlongInfo, Quote, Tariff,
+};
 use crate::manifest::Dialect;
 use crate::money::Money;
 
@@ -134,6 +136,13 @@ impl BillingClient {
             )
             .await?;
         Ok(EditForm::from_doc(&doc))
+    }
+
+    /// A license's key and expiry from its edit form (`<type>.edit elid=ID`, read only).
+    pub async fn license_info(&self, item_type: &str, id: &str) -> Result<LicenseInfo, ApiError> {
+        let func = format!("{item_type}.edit");
+        let doc = self.call(&func, &[("elid", id)], CallKind::Read).await?;
+        Ok(LicenseInfo::from_doc(&doc))
     }
 
     /// Suspends, resumes or deletes services in one call (`elid=1, 2`).

@@ -1,8 +1,25 @@
 //! Reading what the billing sells: tariff lists and one tariff's order form
 //! (billfleet's catalog convention, accepting the documented alternatives).
+//!
+//! Every shape public sources show is read, and the form records which one it found
+//! ([`FormShape`], reported by `billfleet doctor`):
+//!
+//! - addon ids from `metadata.form.field[$name=addon_N]` (old forms),
+//!   `metadata.form.page[…].field[$name=addon_N]` (BILLmanager 6 v2 forms), the values
+//!   `doc.addon_N.$` and list-type addons `slist[$name=addon_N]`: the production BILLmanager 6
+//!   front end `Karantir-dev/billing-typescript` (`src/Redux/dns/dnsOperations.js` reads
+//!   `metadata.form.field[].slider[0].$min/$max/$step` in one form and
+//!   `metadata.form.page[].field[].slider[0]` in another; `src/Redux/domains/domainsOperations.js`
+//!   reads `doc[addon_N]`);
+//! - limits as attributes of the field (billfleet's simulator) or of its `slider` child (the
+//!   front end above);
+//! - labels from `messages.msg[$name=addon_N]` (XML) or the JSON map `messages.msg["addon_N"]`
+//!   (the same front end, `domainsOperations.js`: `data.doc.messages.msg[field.$name]`);
+//! - list-type addons' values from `slist[$name=addon_N].val[$key]`, which may be words
+//!   (`addon_N=off`, as a public Python adapter sends) rather than numbers.
 
 use super::doc::{Doc, Node};
-use super::types::{AddonInfo, Choice, EnumInfo, OrderForm, Tariff, form_total};
+use super::types::{AddonInfo, Choice, EnumInfo, FormShape, OrderForm, Tariff, form_total};
 use crate::money::Money;
 
 /// Tariffs of `v2.<type>.order.pricelist`: the list named `pricelist`, else the first.
@@ -88,8 +105,16 @@ pub(crate) fn order_form(doc: &Doc) -> OrderForm {
     let total = form_total(doc);
     let currency = total
         .as_ref()
-        .map(|m| m.currency.clone())
+        .map(|(m, _)| m.currency.clone())
         .unwrap_or_default();
+    let shape = FormShape {
+        limits: limits_shape(doc),
+        labels: labels_shape(doc),
+        price: total.as_ref().map(|(_, source)| *source),
+        list_addons: doc
+            .children("slist")
+            .any(|s| s.attr("name").is_some_and(|n| n.starts_with("addon_"))),
+    };
     OrderForm {
         addons: addons(doc, &currency),
         enums: enums(doc),
@@ -97,16 +122,47 @@ pub(crate) fn order_form(doc: &Doc) -> OrderForm {
         recipes: list(&["recipe"]),
         periods: list(&["period", "order_period"]),
         datacenters: list(&["datacenter"]),
-        total,
+        total: total.map(|(m, _)| m),
+        shape: Box::new(shape),
     }
 }
 
-/// The label of `addon_N` / `enum_N` from `messages.msg[$name=…]`.
+/// The label of `addon_N` / `enum_N`: `messages.msg[$name=…]`, else the map form
+/// `messages.msg.addon_N` (JSON `"msg": {"addon_N": "Disk"}`).
 fn label(doc: &Doc, field: &str) -> Option<String> {
-    doc.child("messages")?
+    let messages = doc.child("messages")?;
+    messages
         .named("msg", field)
         .and_then(Node::text)
+        .or_else(|| {
+            messages
+                .children("msg")
+                .find_map(|m| m.child(field).and_then(Node::text))
+        })
         .map(str::to_owned)
+}
+
+fn labels_shape(doc: &Doc) -> Option<&'static str> {
+    let messages = doc.child("messages")?;
+    let msgs: Vec<&Node> = messages.children("msg").collect();
+    if msgs.iter().any(|m| m.attr("name").is_some()) {
+        Some("messages.msg[$name]")
+    } else if msgs.iter().any(|m| !m.all_children().is_empty()) {
+        Some("messages.msg map")
+    } else {
+        None
+    }
+}
+
+fn limits_shape(doc: &Doc) -> Option<&'static str> {
+    let form = doc.child("metadata")?.child("form")?;
+    if form.children("page").any(|p| p.child("field").is_some()) {
+        Some("metadata.form.page[].field[]")
+    } else if form.child("field").is_some() {
+        Some("metadata.form.field[]")
+    } else {
+        None
+    }
 }
 
 /// Ids of `prefix<N>` names, in first-seen order, without repeats.
@@ -118,11 +174,15 @@ fn push_id(ids: &mut Vec<String>, name: &str, prefix: &str) {
     }
 }
 
+/// The form's fields: `metadata.form.field[]` (old forms) and
+/// `metadata.form.page[].field[]` (v2 forms).
 fn form_fields(doc: &Doc) -> Vec<&Node> {
-    doc.child("metadata")
-        .and_then(|m| m.child("form"))
-        .map(|f| f.children("field").collect())
-        .unwrap_or_default()
+    let Some(form) = doc.child("metadata").and_then(|m| m.child("form")) else {
+        return Vec::new();
+    };
+    form.children("field")
+        .chain(form.children("page").flat_map(|p| p.children("field")))
+        .collect()
 }
 
 fn addons(doc: &Doc, currency: &str) -> Vec<AddonInfo> {
@@ -134,6 +194,9 @@ fn addons(doc: &Doc, currency: &str) -> Vec<AddonInfo> {
     for n in doc.all_children() {
         push_id(&mut ids, n.name(), "addon_");
     }
+    for s in doc.children("slist") {
+        push_id(&mut ids, s.attr("name").unwrap_or_default(), "addon_");
+    }
     ids.into_iter()
         .map(|id| {
             let name = format!("addon_{id}");
@@ -141,7 +204,7 @@ fn addons(doc: &Doc, currency: &str) -> Vec<AddonInfo> {
             let meta = |key: &str| {
                 field.and_then(|f| {
                     f.attr(key)
-                        .or_else(|| f.child("slider").and_then(|s| s.attr(key)))
+                        .or_else(|| f.children("slider").find_map(|s| s.attr(key)))
                         .map(str::to_owned)
                 })
             };
@@ -159,6 +222,7 @@ fn addons(doc: &Doc, currency: &str) -> Vec<AddonInfo> {
                 step: meta("step"),
                 measure: meta("measure"),
                 price,
+                options: doc.named("slist", &name).map(choices).unwrap_or_default(),
                 id,
             }
         })
@@ -254,5 +318,59 @@ mod tests {
         assert_eq!(form.enums[0].name.as_deref(), Some("Network"));
         assert_eq!(form.enums[0].default.as_deref(), Some("21"));
         assert_eq!(form.enums[0].options[1].cost, Some(Money::new(300, "")));
+    }
+
+    /// A BILLmanager 6 v2 form as JSON: limits under `metadata.form.page[].field[].slider`,
+    /// labels as a `messages.msg` map of plain strings, a list-type addon with word values and
+    /// the price in `total_summary`.
+    const V2_JSON: &str = r#"{"doc":{
+        "addon_10":{"$":"2"},"addon_15":{"$":"off"},
+        "slist":[{"$name":"addon_15","val":[{"$key":"off","$":"Off"},{"$key":"on","$":"On","$cost":"5.00"}]},
+                 {"$name":"order_period","val":{"$key":"1","$":"1 month"}}],
+        "metadata":{"form":{"page":[{"$name":"basic"},{"$name":"addon","field":[
+            {"$name":"addon_10","slider":[{"$min":"1","$max":"32","$step":"1"}]},
+            {"$name":"addon_15"}]}]}},
+        "messages":{"msg":{"addon_10":"CPU cores","addon_15":"DDoS protection"}},
+        "list":[{"$name":"total_summary","elem":[
+            {"id":{"$":"total"},"cost":{"price":{"cost":{"$":"7.50"},"currency":{"$":"EUR"}}}},
+            {"id":{"$":"6"},"cost":{"price":{"cost":{"$":"5.00"},"currency":{"$":"EUR"}}}}]},
+          {"$name":"pricelist_summary","elem":{"cost":{"price":{"cost":{"$":"5.00"}}}}}]}}"#;
+
+    #[test]
+    fn reads_a_v2_form_in_json() {
+        let form = order_form(&Doc::decode(V2_JSON.as_bytes()).unwrap());
+        assert_eq!(form.total, Some(Money::new(750, "EUR")));
+        let ids: Vec<&str> = form.addons.iter().map(|a| a.id.as_str()).collect();
+        assert_eq!(ids, ["10", "15"]);
+        let cpu = &form.addons[0];
+        assert_eq!(cpu.name.as_deref(), Some("CPU cores"));
+        assert_eq!(
+            (cpu.min.as_deref(), cpu.max.as_deref(), cpu.step.as_deref()),
+            (Some("1"), Some("32"), Some("1"))
+        );
+        let ddos = &form.addons[1];
+        assert_eq!(ddos.default.as_deref(), Some("off"));
+        assert_eq!(ddos.name.as_deref(), Some("DDoS protection"));
+        let keys: Vec<&str> = ddos.options.iter().map(|c| c.key.as_str()).collect();
+        assert_eq!(keys, ["off", "on"]);
+        assert_eq!(form.shape.limits, Some("metadata.form.page[].field[]"));
+        assert_eq!(form.shape.labels, Some("messages.msg map"));
+        assert_eq!(form.shape.price, Some("total_summary"));
+        assert!(form.shape.list_addons);
+        assert_eq!(form.periods[0].key, "1");
+    }
+
+    #[test]
+    fn reads_a_v2_form_in_xml() {
+        let xml = r#"<doc><addon_10>2</addon_10>
+          <metadata><form><page name="addon"><field name="addon_10"><slider min="1" max="32" step="1"/></field></page></form></metadata>
+          <messages><msg><addon_10>CPU cores</addon_10></msg></messages>
+          <list name="total_summary"><elem><cost><price><cost>7.50</cost><currency>EUR</currency></price></cost></elem></list>
+        </doc>"#;
+        let form = order_form(&Doc::decode(xml.as_bytes()).unwrap());
+        assert_eq!(form.total, Some(Money::new(750, "EUR")));
+        assert_eq!(form.addons[0].name.as_deref(), Some("CPU cores"));
+        assert_eq!(form.addons[0].max.as_deref(), Some("32"));
+        assert_eq!(form.shape.price, Some("total_summary"));
     }
 }

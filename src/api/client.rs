@@ -84,6 +84,8 @@ pub(crate) struct Inner {
     // std locks: only touched briefly, never across an await.
     pub(crate) filters_cleared: Mutex<HashSet<String>>,
     pub(super) scrubber: RwLock<Scrubber>,
+    /// Sees every answer, secrets removed (`doctor --capture`).
+    tap: Option<super::tap::Tap>,
 }
 
 /// A BILLmanager client. Clones share one connection pool, one session and one pacer.
@@ -119,8 +121,21 @@ impl BillingClient {
         Self::with_extras(opts, ClientExtras::default())
     }
 
+    /// Like [`Self::new`], with an observer of every exchange (secrets removed).
+    pub fn with_tap(opts: ClientOptions, tap: super::tap::Tap) -> Result<Self, ApiError> {
+        Self::build(opts, ClientExtras::default(), Some(tap))
+    }
+
     /// Like [`Self::new`], with a login key and/or another `Retry-After` cap.
     pub fn with_extras(opts: ClientOptions, extras: ClientExtras) -> Result<Self, ApiError> {
+        Self::build(opts, extras, None)
+    }
+
+    fn build(
+        opts: ClientOptions,
+        extras: ClientExtras,
+        tap: Option<super::tap::Tap>,
+    ) -> Result<Self, ApiError> {
         let url = normalize_url(&opts.base_url).map_err(|detail| {
             ApiError::new(ErrorKind::Protocol, "", false, false).with_detail(detail)
         })?;
@@ -153,6 +168,7 @@ impl BillingClient {
                 proven: AtomicU64::new(0),
                 filters_cleared: Mutex::new(HashSet::new()),
                 scrubber: RwLock::new(scrubber),
+                tap,
             }),
         })
     }
@@ -275,10 +291,15 @@ impl BillingClient {
         let inner = &self.inner;
         let body = self.body(func, params, credential);
         tracing::debug!(func, params = %redacted(params), "request");
-        let response = inner
+        let mut request = inner
             .http
             .post(&inner.url)
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+        // The Dragon theme's cart takes orders only from the web interface's client.
+        if params.contains(&("theme", "dragon")) {
+            request = request.header("ISP-Client", "Web-interface");
+        }
+        let response = request
             .body(body)
             .send()
             .await
@@ -293,6 +314,15 @@ impl BillingClient {
         {
             // A secret from the moment it is read: before anything is traced.
             self.learn_secret(&sid);
+        }
+        if let Some(tap) = &inner.tap {
+            let sid = match credential {
+                Credential::Session { sid, .. } => Some(sid),
+                _ => None,
+            };
+            let mut seen = super::tap::exchange(func, params, status.as_u16(), &bytes, sid);
+            seen.body = self.scrub(&seen.body);
+            tap(&seen);
         }
         if tracing::enabled!(tracing::Level::TRACE) {
             let text = self.scrub(&trace_body(&bytes));

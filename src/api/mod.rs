@@ -6,7 +6,8 @@
 //!   is known complete;
 //! - [`doc`]: one tree for JSON (`json`/`sjson`/`xjson` shapes) and XML answers;
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
-//! - [`types`] and [`catalog`]: what the calls return and how it is read.
+//! - [`types`] and [`catalog`]: what the calls return and how it is read;
+//! - [`tap`]: an optional observer of every exchange, secrets removed (`doctor --capture`).
 
 mod auth;
 pub mod calls;
@@ -15,6 +16,8 @@ pub mod client;
 pub mod doc;
 pub mod error;
 pub mod listing;
+mod price;
+pub mod tap;
 pub mod types;
 mod wire;
 mod xml;
@@ -25,6 +28,6 @@ pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use listing::{Listing, PAGE_SIZE};
 pub use types::{
-    Account, AddonInfo, Choice, EditForm, EnumInfo, OrderAck, OrderForm, ProlongInfo, Quote,
-    Service, Tariff,
+    Account, AddonInfo, Choice, EditForm, EnumInfo, FormShape, LicenseInfo, OrderAck, OrderForm,
+    ProlongInfo, Quote, Service, Tariff, is_license_type,
 };

@@ -3,7 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::doc::{Doc, Node};
+use super::error::{ApiError, ErrorKind};
+pub(crate) use super::price::form_total;
 use crate::money::Money;
+use crate::secret::Secret;
 
 /// The logged-in account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,18 +140,21 @@ fn pricelist_id(elem: &Node) -> Option<String> {
 /// What an order call answered. Either id may be absent: find the service in the list.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OrderAck {
-    /// The new service id (`doc.id`, `doc["item.id"]`).
+    /// The new service id (`doc["item.id"]`, else `doc.id`).
     pub service_id: Option<String>,
     /// The basket order id (`doc["billorder.id"]`).
     pub billorder_id: Option<String>,
 }
 
 impl OrderAck {
-    /// Reads the ids from an order answer (also inside a nested `doc`).
+    /// Reads the ids from an order answer (also inside a nested `doc`). BILLmanager 6's
+    /// `v2.*.order.param` names the new service `item.id` (the public BILLmanager 6 front end
+    /// `Karantir-dev/billing-typescript` reads `el['item.id'].$`), and its `id` may be another
+    /// object's, so `item.id` is read first.
     pub fn from_doc(doc: &Doc) -> Self {
         let field = |name: &str| doc.find(name).and_then(Node::text).map(str::to_owned);
         Self {
-            service_id: field("id").or_else(|| field("item.id")),
+            service_id: field("item.id").or_else(|| field("id")),
             billorder_id: field("billorder.id"),
         }
     }
@@ -157,22 +163,46 @@ impl OrderAck {
 /// A price preview: the order form without `sok`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Quote {
-    /// The total, when the form states one.
+    /// The total, when the form states one (addons included: it is the form's own total).
     pub total: Option<Money>,
     /// The `orderinfo` text as sent.
     pub text: Option<String>,
+    /// Where the total was read: `total_summary`, `pricelist_summary`, `orderinfo` or `total`.
+    pub source: Option<&'static str>,
 }
 
 impl Quote {
     /// Reads a form answer.
     pub fn from_doc(doc: &Doc) -> Self {
+        let total = form_total(doc);
         Self {
-            total: form_total(doc),
+            source: total.as_ref().map(|(_, s)| *s),
+            total: total.map(|(m, _)| m),
             text: doc
                 .find("orderinfo")
                 .and_then(Node::text)
                 .map(str::to_owned),
         }
+    }
+
+    /// The total, or an error saying the preview of `func` states none (so a plan never
+    /// counts a server as free).
+    pub fn require_total(&self, func: &str) -> Result<Money, ApiError> {
+        self.total.clone().ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Refused {
+                    kind: "noprice".into(),
+                    object: "pricelist".into(),
+                },
+                func,
+                true,
+                false,
+            )
+            .with_detail(
+                "the order preview states no price (no total_summary, pricelist_summary or \
+                 orderinfo total)",
+            )
+        })
     }
 }
 
@@ -194,7 +224,7 @@ impl ProlongInfo {
         Self {
             expiredate: field("expiredate"),
             new_expiredate: field("newexpiredate"),
-            cost: form_total(doc),
+            cost: form_total(doc).map(|(m, _)| m),
         }
     }
 }
@@ -231,6 +261,21 @@ pub struct OrderForm {
     pub datacenters: Vec<Choice>,
     /// The price of the form as shown.
     pub total: Option<Money>,
+    /// Which of the known answer shapes the form came in (boxed: read by `doctor` only).
+    pub shape: Box<FormShape>,
+}
+
+/// Which of the publicly seen shapes an order form used (`None`: that part was absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FormShape {
+    /// Where addon limits were: `metadata.form.field[]` or `metadata.form.page[].field[]`.
+    pub limits: Option<&'static str>,
+    /// Where addon labels were: `messages.msg[$name]` or the `messages.msg` map.
+    pub labels: Option<&'static str>,
+    /// Where the price was: `total_summary`, `pricelist_summary`, `orderinfo` or `total`.
+    pub price: Option<&'static str>,
+    /// True when some addons are lists (`slist[$name=addon_N]`).
+    pub list_addons: bool,
 }
 
 /// One addon of a tariff.
@@ -252,6 +297,8 @@ pub struct AddonInfo {
     pub measure: Option<String>,
     /// Price per unit per month above the default.
     pub price: Option<Money>,
+    /// The values of a list-type addon (`slist[$name=addon_N]`), which may be words (`off`).
+    pub options: Vec<Choice>,
 }
 
 /// One enumerated option of a tariff.
@@ -285,8 +332,38 @@ pub struct EditForm {
     pub values: BTreeMap<String, String>,
 }
 
-/// Fields of an edit form that hold secrets and are never copied out.
-const SECRET_FIELDS: &[&str] = &["auth", "authinfo", "passwd", "key"];
+/// Fields of an edit form that hold secrets and are never copied out (a license key is read
+/// only through [`LicenseInfo`]).
+const SECRET_FIELDS: &[&str] = &["auth", "authinfo", "passwd", "key", "lickey"];
+
+/// A license's key and expiry, read from its edit form (`soft.edit elid=ID`) the way
+/// ISPsystem's own license-reselling module reads them: `/doc/lickey` and `/doc/expiredate`
+/// (`460s/ispsystem_whmcs_modules`, `servers/billmanager_noc/billmanager_noc.php`). The key
+/// is a [`Secret`]: `Debug` never shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LicenseInfo {
+    /// The activation key; `None` until the billing has issued it.
+    pub lickey: Option<Secret>,
+    /// Paid until.
+    pub expiredate: Option<String>,
+}
+
+/// True for the item types whose services are licenses with an activation key (`soft`,
+/// `platform`, as ISPsystem's license reselling documents them).
+pub fn is_license_type(item_type: &str) -> bool {
+    matches!(item_type, "soft" | "platform")
+}
+
+impl LicenseInfo {
+    /// Reads `lickey` and `expiredate` (also inside a nested `doc`).
+    pub fn from_doc(doc: &Doc) -> Self {
+        let field = |name: &str| doc.find(name).and_then(Node::text).map(str::to_owned);
+        Self {
+            lickey: field("lickey").map(Secret::new),
+            expiredate: field("expiredate"),
+        }
+    }
+}
 
 impl EditForm {
     /// Reads every top-level scalar field of an edit form, except secrets.
@@ -307,66 +384,9 @@ fn is_secret_field(name: &str) -> bool {
     lower.contains("password") || SECRET_FIELDS.contains(&lower.as_str())
 }
 
-/// The total of a form: `pricelist_summary`, else "Total amount:" in `orderinfo`, else
-/// `total`/`cost`.
-pub(crate) fn form_total(doc: &Doc) -> Option<Money> {
-    summary_total(doc)
-        .or_else(|| {
-            doc.find("orderinfo")
-                .and_then(Node::text)
-                .and_then(orderinfo_total)
-        })
-        .or_else(|| {
-            ["total", "cost"].iter().find_map(|name| {
-                let node = doc.find(name)?;
-                let mut money = Money::parse(node.text()?)?;
-                if money.currency.is_empty() {
-                    money.currency = node
-                        .attr("currency")
-                        .or_else(|| doc.value("currency"))
-                        .unwrap_or_default()
-                        .to_owned();
-                }
-                Some(money)
-            })
-        })
-}
-
-fn summary_total(doc: &Doc) -> Option<Money> {
-    let list = doc
-        .children("list")
-        .chain(doc.children("doc").flat_map(|d| d.children("list")))
-        .find(|l| l.attr("name") == Some("pricelist_summary"))?;
-    let price = list.child("elem")?.child("cost")?.child("price")?;
-    let mut money = Money::parse(price.value("cost")?)?;
-    if money.currency.is_empty() {
-        money.currency = price.value("currency").unwrap_or_default().to_owned();
-    }
-    Some(money)
-}
-
-/// Parses "… Total amount: 12.50 EUR" (the last such mention), tolerant of `<br/>` and tags.
-pub(crate) fn orderinfo_total(text: &str) -> Option<Money> {
-    let lower = text.to_ascii_lowercase();
-    let at = lower.rfind("total amount:")?;
-    let rest = &text[at + "total amount:".len()..];
-    let end = rest.find(['<', '\n']).unwrap_or(rest.len());
-    Money::parse(&rest[..end])
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn orderinfo_total_is_read_from_text() {
-        let m = orderinfo_total(
-            "Order details<br/>Base price: 10.00 EUR<br/>Total amount: 12.50 EUR<br/>",
-        )
-        .unwrap();
-        assert_eq!((m.cents(), m.currency.as_str()), (1250, "EUR"));
-        assert_eq!(orderinfo_total("nothing here"), None);
-    }
 
     #[test]
     fn summary_wins_over_orderinfo() {
@@ -378,6 +398,37 @@ mod tests {
         let q = Quote::from_doc(&doc);
         assert_eq!(q.total, Some(Money::new(1250, "EUR")));
         assert_eq!(q.text.as_deref(), Some("Total amount: 9.00 EUR"));
+    }
+
+    #[test]
+    fn total_summary_wins_then_orderinfo_and_no_price_is_an_error() {
+        let doc = Doc::decode(
+            br#"<doc><orderinfo>Total amount: 9.00 EUR</orderinfo>
+                <list name="pricelist_summary"><elem><cost><price><cost>5.00</cost></price></cost></elem></list>
+                <list name="total_summary"><elem><cost><price><cost>12.50</cost><currency>EUR</currency></price></cost></elem></list></doc>"#,
+        )
+        .unwrap();
+        let q = Quote::from_doc(&doc);
+        assert_eq!(q.total, Some(Money::new(1250, "EUR")));
+        assert_eq!(q.source, Some("total_summary"));
+        let info = Quote::from_doc(
+            &Doc::decode(br#"{"doc":{"orderinfo":{"$":"Total amount: 9.00 EUR"}}}"#).unwrap(),
+        );
+        assert_eq!(info.source, Some("orderinfo"));
+        let none =
+            Quote::from_doc(&Doc::decode(b"<doc><orderinfo>Tariff</orderinfo></doc>").unwrap());
+        let err = none.require_total("vds.order.param").unwrap_err();
+        assert!(err.to_string().contains("states no price"), "{err}");
+    }
+
+    #[test]
+    fn order_answers_name_item_id_first() {
+        let doc = Doc::decode(br#"{"doc":{"id":{"$":"77"},"item.id":{"$":"1042"}}}"#).unwrap();
+        assert_eq!(OrderAck::from_doc(&doc).service_id.as_deref(), Some("1042"));
+        let xml = Doc::decode(b"<doc><id>5</id><billorder.id>9</billorder.id></doc>").unwrap();
+        let ack = OrderAck::from_doc(&xml);
+        assert_eq!(ack.service_id.as_deref(), Some("5"));
+        assert_eq!(ack.billorder_id.as_deref(), Some("9"));
     }
 
     #[test]
@@ -455,5 +506,20 @@ mod tests {
         let form = EditForm::from_doc(&doc);
         let keys: Vec<&str> = form.values.keys().map(String::as_str).collect();
         assert_eq!(keys, ["addon_10", "autoprolong"]);
+    }
+
+    #[test]
+    fn license_key_is_read_apart_and_never_debug_printed() {
+        let doc = Doc::decode(
+            br#"<doc><elid>7</elid><lickey>ABC123</lickey><expiredate>2030-01-01</expiredate></doc>"#,
+        )
+        .unwrap();
+        assert!(!EditForm::from_doc(&doc).values.contains_key("lickey"));
+        let info = LicenseInfo::from_doc(&doc);
+        assert_eq!(info.lickey.as_ref().map(Secret::expose), Some("ABC123"));
+        assert_eq!(info.expiredate.as_deref(), Some("2030-01-01"));
+        assert!(!format!("{info:?}").contains("ABC123"));
+        let none = LicenseInfo::from_doc(&Doc::decode(b"<doc><lickey/></doc>").unwrap());
+        assert_eq!(none.lickey, None);
     }
 }

@@ -209,6 +209,10 @@ fn addon_comment(a: &AddonInfo) -> String {
     if let (Some(min), Some(max)) = (&a.min, &a.max) {
         let _ = write!(text, ", {min}..{max}");
     }
+    if !a.options.is_empty() {
+        let keys: Vec<&str> = a.options.iter().map(|c| c.key.as_str()).collect();
+        let _ = write!(text, ", one of {}", keys.join(", "));
+    }
     if let Some(step) = &a.step {
         let _ = write!(text, " step {step}");
     }

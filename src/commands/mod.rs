@@ -5,6 +5,7 @@ mod apply;
 mod catalog;
 pub mod confirm;
 mod connect;
+mod doctor;
 mod fleet;
 mod init;
 mod lifecycle;
@@ -174,6 +175,7 @@ fn name(command: &Command) -> &'static str {
         Command::Schema => "schema",
         Command::Manpage => "manpage",
         Command::Sandbox(_) => "sandbox",
+        Command::Doctor(_) => "doctor",
     }
 }
 
@@ -217,5 +219,6 @@ async fn dispatch(cli: Cli) -> CmdResult {
         Command::Manpage => misc::manpage(),
         Command::Schema => misc::schema(),
         Command::Sandbox(args) => sandbox::run(&args).await,
+        Command::Doctor(args) => doctor::run(&args).await,
     }
 }

@@ -127,9 +127,10 @@ pub async fn survey(conn: &Connection, manifest: &Manifest) -> Result<Survey, Ap
     })
 }
 
-/// The billing's price for one server of `group`: `Ok(None)` (logged) when the preview states
-/// none or failed transiently; `Err(reason)` when the billing refuses it (a tariff it does not
-/// sell, an invalid option): the group's part of the plan cannot be completed.
+/// The billing's price for one server of `group`: `Err(reason)` when the billing refuses the
+/// preview (a tariff it does not sell, an invalid option) or states no price — the group's part
+/// of the plan cannot be completed, and a plan never counts a server as free; `Ok(None)`
+/// (logged) when the preview failed transiently.
 async fn quote_group(
     conn: &Connection,
     manifest: &Manifest,
@@ -138,14 +139,10 @@ async fn quote_group(
     let call = plan::preview_call(manifest, group);
     let params: Vec<(&str, &str)> = call.params().collect();
     match conn.client.quote(&call.func, &params).await {
-        Ok(quote) if quote.total.is_some() => Ok(quote.total),
-        Ok(_) => {
-            tracing::warn!(
-                "the billing's order preview for group `{}` states no price",
-                group.name
-            );
-            Ok(None)
-        }
+        Ok(quote) => match quote.require_total(&call.func) {
+            Ok(total) => Ok(Some(total)),
+            Err(e) => Err(e.detail),
+        },
         Err(e) if e.sent && !e.is_fatal() && !e.retryable() && !e.outcome_unknown() => Err(
             format!("the billing refused the price preview ({}): {e}", call.func),
         ),

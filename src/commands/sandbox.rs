@@ -7,10 +7,13 @@ use super::{CmdError, CmdResult};
 use crate::cli::{FaultArgs, SandboxArgs};
 use crate::exit;
 use crate::money::Money;
-use crate::sim::{Faults, Sim, SimConfig};
+use crate::sim::{Faults, FormShapes, PriceShape, Sim, SimConfig};
 
 /// `billfleet sandbox`: serves the simulator on `--listen` until Ctrl-C.
 pub async fn run(args: &SandboxArgs) -> CmdResult {
+    if let Some(path) = &args.replay {
+        return replay(args, path).await;
+    }
     let config = config_from_args(args)?;
     let sim = Sim::new(config).map_err(|e| CmdError::bad_input(e.to_string()))?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -28,6 +31,33 @@ pub async fn run(args: &SandboxArgs) -> CmdResult {
     crate::sim::serve(listener, sim, shutdown)
         .await
         .map_err(|e| CmdError::aborted(format!("the simulator stopped: {e}")))?;
+    Ok(exit::OK)
+}
+
+/// `billfleet sandbox --replay FILE`: serves a capture's answers until Ctrl-C.
+async fn replay(args: &SandboxArgs, path: &std::path::Path) -> CmdResult {
+    let replay =
+        crate::sim::replay::Replay::load(path).map_err(|e| CmdError::bad_input(e.to_string()))?;
+    if replay.is_empty() {
+        return Err(CmdError::bad_input(format!(
+            "{}: the capture holds no exchange",
+            path.display()
+        )));
+    }
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CmdError::bad_input(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CmdError::aborted(format!("cannot read the bound address: {e}")))?;
+    tracing::info!("replaying {} exchanges of {}", replay.len(), path.display());
+    announce(&format!("listening on http://{addr}/billmgr"))?;
+    let shutdown = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    crate::sim::replay::serve(listener, replay, shutdown)
+        .await
+        .map_err(|e| CmdError::aborted(format!("the replay stopped: {e}")))?;
     Ok(exit::OK)
 }
 
@@ -116,6 +146,29 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         echo_secrets: f.echo_secrets,
         busy_share: f.busy_share,
         login_refusal: f.login_refusal.clone(),
+        shapes: shapes_from_args(f)?,
+    })
+}
+
+/// The answer shapes the flags ask for.
+fn shapes_from_args(f: &FaultArgs) -> Result<FormShapes, CmdError> {
+    let price = match f.price_shape.as_str() {
+        "pricelist_summary" => PriceShape::PricelistSummary,
+        "total_summary" => PriceShape::TotalSummary,
+        "orderinfo" => PriceShape::Orderinfo,
+        "missing" => PriceShape::Missing,
+        other => {
+            return Err(CmdError::bad_input(format!(
+                "--price-shape: '{other}' is not one of pricelist_summary, total_summary, \
+                 orderinfo, missing"
+            )));
+        }
+    };
+    Ok(FormShapes {
+        v2_form: f.v2_forms,
+        price,
+        slist_addons: f.slist_addons,
+        off_values: f.off_values,
     })
 }
 
@@ -158,6 +211,21 @@ mod tests {
         assert_eq!(c.faults.throttle_rps, Some(3));
         assert_eq!(c.faults.session_expiry_requests, Some(7));
         assert_eq!(c.activation, Duration::from_millis(10));
+        let shaped = config_from_args(&args(&[
+            "--v2-forms",
+            "--price-shape",
+            "total_summary",
+            "--slist-addons",
+            "--off-values",
+        ]))
+        .unwrap();
+        let want = FormShapes {
+            v2_form: true,
+            price: PriceShape::TotalSummary,
+            slist_addons: true,
+            off_values: true,
+        };
+        assert_eq!(shaped.faults.shapes, want);
         let d = config_from_args(&args(&[])).unwrap();
         assert_eq!((d.user.as_str(), d.balance_cents), ("demo", 1_000_000));
     }
@@ -190,6 +258,7 @@ mod tests {
             &["--balance=-5"],
             &["--drop-after", "1.5"],
             &["--user", "a:b"],
+            &["--price-shape", "somewhere"],
         ] {
             let err = config_from_args(&args(bad)).unwrap_err();
             assert_eq!(err.code, exit::BAD_INPUT, "{bad:?}");

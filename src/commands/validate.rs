@@ -212,8 +212,11 @@ fn ids_list<'a>(ids: impl Iterator<Item = (&'a str, Option<&'a str>)>) -> String
 /// What is wrong with an addon value, if anything: not a whole number, out of range, or off
 /// the step grid (counted from the minimum).
 pub(crate) fn addon_problem(addon: &AddonInfo, value: &str) -> Option<String> {
+    if !addon.options.is_empty() {
+        return word_problem(addon, value);
+    }
     let Ok(v) = value.trim().parse::<i64>() else {
-        return Some(format!("`{value}` is not a whole number"));
+        return word_problem(addon, value);
     };
     let num = |s: &Option<String>| s.as_deref().and_then(|t| t.trim().parse::<i64>().ok());
     let (min, max, step) = (num(&addon.min), num(&addon.max), num(&addon.step));
@@ -232,6 +235,31 @@ pub(crate) fn addon_problem(addon: &AddonInfo, value: &str) -> Option<String> {
         return Some(format!("`{v}` is not a step of {step} from {base}"));
     }
     None
+}
+
+/// A list-type addon takes one of its listed values; an on/off addon (range 0..1, or shown
+/// as `on`/`off`) also takes the words `on` and `off` (`addon_N=off`, as installs send).
+fn word_problem(addon: &AddonInfo, value: &str) -> Option<String> {
+    let value = value.trim();
+    if addon.options.iter().any(|c| c.key == value) {
+        return None;
+    }
+    let switch = (addon.min.as_deref(), addon.max.as_deref()) == (Some("0"), Some("1"))
+        || matches!(addon.default.as_deref(), Some("on" | "off"))
+        || addon
+            .options
+            .iter()
+            .any(|c| c.key == "on" || c.key == "off");
+    let word = matches!(value, "on" | "off");
+    let number = matches!(value, "0" | "1");
+    if switch && (word || number) {
+        return None;
+    }
+    if addon.options.is_empty() {
+        return Some(format!("`{value}` is not a whole number"));
+    }
+    let keys: Vec<&str> = addon.options.iter().map(|c| c.key.as_str()).collect();
+    Some(format!("`{value}` is not one of {}", keys.join(", ")))
 }
 
 fn addon_hint(a: &AddonInfo) -> String {

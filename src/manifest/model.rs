@@ -157,7 +157,8 @@ pub struct Group {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     #[schemars(extend("propertyNames" = { "pattern": "^[1-9][0-9]*$" }))]
     pub enums: BTreeMap<Scalar, Scalar>,
-    /// `balance`: charge at once (`skipbasket=on`); `basket`: leave orders in the basket.
+    /// `balance`: charge at once (`skipbasket=on`); `basket`: leave orders in the basket; `cart`:
+    /// BILLmanager 6's new cart.
     #[serde(default)]
     pub payment: Payment,
     /// Extra raw parameters sent verbatim with every order (escape hatch).
@@ -203,8 +204,12 @@ pub enum Payment {
     /// Charge the account balance immediately (`skipbasket=on`).
     #[default]
     Balance,
-    /// Put orders into the basket for the user to pay.
+    /// Put orders into the basket for the user to pay (BILLmanager 6: the web interface's
+    /// Dragon cart, `theme=dragon` with the `ISP-Client: Web-interface` header).
     Basket,
+    /// BILLmanager 6's new cart: `v2.<type>.order.param` with `clicked_button=order` and
+    /// `force_use_new_cart=on` ("New order API"); the user pays the cart (`func=cart`).
+    Cart,
 }
 
 /// Executor settings.

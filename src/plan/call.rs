@@ -198,10 +198,28 @@ fn common_params(billing: &Billing, group: &Group) -> Vec<(String, String)> {
             }
             if dialect == Dialect::Bm6 {
                 p.push("licence_agreement", "on");
+                cart_params(&mut p, group.payment, is_license(dialect, group));
             }
         }
     }
     p.0
+}
+
+/// BILLmanager 6 carts: `basket` goes to the web interface's Dragon cart (`theme=dragon`; the
+/// client adds the `ISP-Client: Web-interface` header, "Service management via API"), `cart`
+/// to the new cart ("New order API": `clicked_button=order`, `force_use_new_cart=on`; a
+/// license keeps its `clicked_button=finish`).
+fn cart_params(p: &mut Params, payment: Payment, license: bool) {
+    match payment {
+        Payment::Balance => {}
+        Payment::Basket => p.push("theme", "dragon"),
+        Payment::Cart => {
+            if !license {
+                p.push("clicked_button", "order");
+            }
+            p.push("force_use_new_cart", "on");
+        }
+    }
 }
 
 /// Adds the group's `params:` verbatim: an existing key is replaced in place, a new one appended.

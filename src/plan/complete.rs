@@ -110,6 +110,7 @@ impl Plan {
                 item_type: existing.item_type.clone(),
                 service_id: existing.id.clone(),
                 diff,
+                from_balance: group.payment == crate::manifest::Payment::Balance,
             });
         }
     }

@@ -61,18 +61,16 @@ pub struct Drift {
     pub service_id: String,
     /// The difference.
     pub diff: Diff,
+    /// The group pays from the balance: the change is sent with `skipbasket=on`, so it is
+    /// charged at once instead of parked unpaid in the cart (as orders are).
+    pub from_balance: bool,
 }
 
 impl Drift {
     /// The exact edit call: `elid`, the changed fields, `sok`.
     pub fn call(&self) -> OrderCall {
         let mut own = vec![("elid".to_owned(), self.service_id.clone())];
-        own.extend(
-            self.diff
-                .changes
-                .iter()
-                .map(|c| (c.field.clone(), c.to.clone())),
-        );
+        own.extend(self.params());
         own.push(("sok".to_owned(), "ok".to_owned()));
         OrderCall {
             func: format!("{}.edit", self.item_type).into(),
@@ -83,12 +81,22 @@ impl Drift {
 
     /// The fields to send and their values (without `elid` and `sok`).
     pub fn params(&self) -> Vec<(String, String)> {
-        self.diff
-            .changes
-            .iter()
-            .map(|c| (c.field.clone(), c.to.clone()))
-            .collect()
+        edit_params(&self.diff, self.from_balance)
     }
+}
+
+/// The fields of an edit call for `diff` (without `elid` and `sok`); `skipbasket=on` when the
+/// group pays from the balance.
+pub fn edit_params(diff: &Diff, from_balance: bool) -> Vec<(String, String)> {
+    let mut params: Vec<(String, String)> = diff
+        .changes
+        .iter()
+        .map(|c| (c.field.clone(), c.to.clone()))
+        .collect();
+    if from_balance {
+        params.push(("skipbasket".to_owned(), "on".to_owned()));
+    }
+    params
 }
 
 /// True for the ways of saying "auto-renewal off".
@@ -107,6 +115,17 @@ pub fn same_value(field: &str, current: Option<&str>, desired: &str) -> bool {
     if field == "autoprolong" && (is_off(current) || is_off(desired)) {
         return is_off(current) && is_off(desired);
     }
+    // An on/off addon may be shown as a word (`addon_N=off`) and declared as a number.
+    let switch = |v: &str| match v.trim() {
+        "off" => "0".to_owned(),
+        "on" => "1".to_owned(),
+        other => other.to_owned(),
+    };
+    let (current, desired) = if field.starts_with("addon_") {
+        (switch(current), switch(desired))
+    } else {
+        (current.to_owned(), desired.to_owned())
+    };
     match (current.trim().parse::<f64>(), desired.trim().parse::<f64>()) {
         (Ok(a), Ok(b)) => a == b,
         _ => current.trim() == desired.trim(),

@@ -19,7 +19,7 @@ pub use super::cells::neutralise;
 use super::cells::status_pair;
 
 /// The report columns, in order: the contract's seven, then billfleet's own.
-pub const COLUMNS: [&str; 15] = [
+pub const COLUMNS: [&str; 16] = [
     "seq",
     "group",
     "domain",
@@ -35,6 +35,7 @@ pub const COLUMNS: [&str; 15] = [
     "duration_ms",
     "expiredate",
     "status_text",
+    "lickey",
 ];
 
 /// What became of one server in a run.
@@ -125,6 +126,10 @@ pub struct ReportRow {
     /// billing has no service of this server's own). Filled in when the report is written.
     #[serde(default)]
     pub status_text: Option<String>,
+    /// A license's activation key (licenses only). A report holding one is written
+    /// owner-only.
+    #[serde(default)]
+    pub lickey: Option<String>,
 }
 
 impl ReportRow {
@@ -151,6 +156,7 @@ impl ReportRow {
             duration_ms: None,
             expiredate: None,
             status_text: None,
+            lickey: None,
         }
     }
 
@@ -244,7 +250,8 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
         std::process::id(),
         rand::random::<u32>()
     ));
-    let file = File::create_new(&temp).map_err(|e| io_err(&temp, "cannot create", e))?;
+    let holds_keys = rows.iter().any(|r| r.lickey.is_some());
+    let file = create_new(&temp, holds_keys).map_err(|e| io_err(&temp, "cannot create", e))?;
     let written = write_csv(BufWriter::new(&file), rows).and_then(|()| {
         file.sync_all()
             .map_err(|e| io_err(&temp, "cannot sync", e))?;
@@ -255,6 +262,20 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
         let _ = fs::remove_file(&temp);
     }
     written
+}
+
+/// Creates a new file; owner-only (0600 on Unix) when it will hold license keys.
+fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if owner_only {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = owner_only;
+    options.open(path)
 }
 
 /// `--report`, else the running command's own report beside the manifest (see
@@ -354,7 +375,7 @@ mod tests {
         assert_eq!(
             text(&[]),
             "seq,group,domain,outcome,service_id,attempts,error,\
-             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text\n"
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text,lickey\n"
         );
     }
 
@@ -374,9 +395,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "3,db,db-3.example.com,skipped,,0,,,,,,,,,",
-                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,",
-                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,",
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,,",
             ]
         );
     }

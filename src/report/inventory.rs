@@ -1,6 +1,7 @@
 //! Ansible inventory (YAML) of a fleet: one group per fleet group, each host keyed by its
-//! domain (or its server key when it has none) with `ansible_host` set to its IP. Never any
-//! password: only names and addresses are given to it.
+//! domain (or its server key when it has none) with `ansible_host` set to its IP, and a
+//! license's activation key as `billfleet_lickey`. Never any password: only names, addresses
+//! and license keys are given to it; a file holding a key is written owner-only (0600).
 
 use std::collections::BTreeMap;
 use std::io;
@@ -19,6 +20,8 @@ pub struct InventoryHost {
     pub domain: Option<String>,
     /// The server's IP address.
     pub ip: String,
+    /// A license's activation key.
+    pub lickey: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -40,6 +43,8 @@ struct Hosts<'a> {
 struct HostVars<'a> {
     ansible_host: &'a str,
     billfleet_key: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    billfleet_lickey: Option<&'a str>,
 }
 
 /// Ansible group names may not hold `-` or `.`: they become `_`.
@@ -71,6 +76,7 @@ pub fn render(hosts: &[InventoryHost]) -> Result<String, io::Error> {
                 HostVars {
                     ansible_host: &host.ip,
                     billfleet_key: &host.key,
+                    billfleet_lickey: host.lickey.as_deref(),
                 },
             );
     }
@@ -92,8 +98,30 @@ pub fn write(path: &Path, hosts: &[InventoryHost]) -> Result<(), io::Error> {
         path.file_name()
             .map_or_else(|| "inventory".into(), |n| n.to_string_lossy())
     ));
-    std::fs::write(&tmp, text)?;
+    let owner_only = hosts.iter().any(|h| h.lickey.is_some());
+    write_new(&tmp, text.as_bytes(), owner_only)?;
     std::fs::rename(&tmp, path)
+}
+
+/// Writes a fresh file (replacing a stale temporary one); owner-only when it holds keys.
+fn write_new(path: &Path, bytes: &[u8], owner_only: bool) -> io::Result<()> {
+    use std::io::Write;
+    match std::fs::remove_file(path) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    if owner_only {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    #[cfg(not(unix))]
+    let _ = owner_only;
+    let mut file = options.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }
 
 #[cfg(test)]
@@ -108,12 +136,14 @@ mod tests {
                 key: "web-1".into(),
                 domain: Some("web-001.example.com".into()),
                 ip: "203.0.113.10".into(),
+                lickey: None,
             },
             InventoryHost {
                 group: "db-main".into(),
                 key: "db-main-1".into(),
                 domain: None,
                 ip: "203.0.113.11".into(),
+                lickey: None,
             },
         ];
         let text = render(&hosts).unwrap();
@@ -123,5 +153,26 @@ mod tests {
         let db = &value["all"]["children"]["db_main"]["hosts"]["db-main-1"];
         assert_eq!(db["ansible_host"].as_str(), Some("203.0.113.11"));
         assert!(!text.contains("password"));
+        assert!(!text.contains("lickey"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_inventory_with_keys_is_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hosts.yml");
+        let host = InventoryHost {
+            group: "lic".into(),
+            key: "lic-1".into(),
+            domain: None,
+            ip: "203.0.113.5".into(),
+            lickey: Some("K3Y".into()),
+        };
+        write(&path, &[host]).unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("billfleet_lickey: K3Y"), "{text}");
     }
 }

@@ -60,6 +60,13 @@ pub(crate) struct Tariff {
     pub has_os: bool,
 }
 
+impl Addon {
+    /// A switch: an addon taking only 0 and 1 (shown as `off`/`on` by some installs).
+    pub fn is_switch(&self) -> bool {
+        self.min == 0 && self.max == 1
+    }
+}
+
 impl Tariff {
     /// The period matching a wire value (months, or a BILLmanager 4 period id).
     pub fn period(&self, wire: i64) -> Option<Period> {

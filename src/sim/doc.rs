@@ -11,6 +11,8 @@ pub(crate) struct Node {
     attrs: Vec<(String, String)>,
     text: Option<String>,
     children: Vec<Node>,
+    /// In JSON, a plain string instead of `{"$": …}` (the `messages.msg` map of v2 forms).
+    bare: bool,
 }
 
 impl Node {
@@ -26,6 +28,13 @@ impl Node {
     pub fn text(name: impl Into<String>, text: impl Into<String>) -> Self {
         let mut node = Self::new(name);
         node.text = Some(text.into());
+        node
+    }
+
+    /// An element holding text that JSON renders as a plain string.
+    pub fn bare_text(name: impl Into<String>, text: impl Into<String>) -> Self {
+        let mut node = Self::text(name, text);
+        node.bare = true;
         node
     }
 
@@ -64,6 +73,9 @@ impl Node {
     }
 
     fn json_value(&self, strict: bool) -> Value {
+        if self.bare && self.attrs.is_empty() && self.children.is_empty() {
+            return Value::String(self.text.clone().unwrap_or_default());
+        }
         let mut map = Map::new();
         for (k, v) in &self.attrs {
             map.insert(format!("${k}"), Value::String(v.clone()));
@@ -172,25 +184,23 @@ pub(crate) fn cents_localized(amount: i64) -> String {
     format!("{sign}{grouped}.{frac}")
 }
 
-/// An error answer: `type`, `object`, the offending value and a message.
+/// An error answer: `type`, `object`, the offending value and a message; some types also
+/// carry a numeric `code` and named params (`not_enough_money`).
 #[derive(Debug, Clone)]
 pub(crate) struct ApiError {
     pub kind: String,
     pub object: String,
     pub value: Option<String>,
     pub msg: String,
-    /// What few errors carry beyond type, object, value and message (boxed: errors travel
-    /// in every `Result` of the simulator).
-    pub extra: Option<Box<Extra>>,
+    /// A numeric `code` and named params (boxed: most errors have none).
+    pub detail: Option<Box<Detail>>,
 }
 
-/// The rarer parts of an error.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Extra {
-    /// Further `param` elements, in order (the funds error's `amount`, `have`, …).
+/// The `code` attribute and named `param`s some error types carry.
+#[derive(Debug, Clone)]
+pub(crate) struct Detail {
+    pub code: String,
     pub params: Vec<(String, String)>,
-    /// A `code` attribute of the COREmanager 5 form.
-    pub code: Option<String>,
 }
 
 impl ApiError {
@@ -201,39 +211,38 @@ impl ApiError {
             object: object.into(),
             value: None,
             msg: msg.into(),
-            extra: None,
+            detail: None,
         }
     }
 
-    /// The documented insufficient-funds answer (ISPsystem knowledge base):
-    /// `<error type="not_enough_money" code="1">` with `amount`, `have`, `currency`,
-    /// `deficit`, `limit`, `reserved` and `available` params.
+    /// The insufficient-funds answer as ISPsystem's knowledge base documents it:
+    /// `<error type="not_enough_money" code="1">` with the params `amount` (the price),
+    /// `have` (the balance), `currency`, `deficit`, `limit` (the credit limit), `reserved`
+    /// and `available`, amounts as plain decimals.
     pub fn not_enough_money(amount: i64, have: i64, currency: &str) -> Self {
+        let (limit, reserved) = (0, 0);
+        let available = have + limit - reserved;
         let mut e = Self::new(
             "not_enough_money",
             "",
             format!(
-                "insufficient funds to complete the operation. Required amount {} {currency}, \
-                 available {} {currency}",
+                "Not enough money on the balance: {} {currency} needed, {} {currency} available",
                 cents(amount),
-                cents(have)
+                cents(available)
             ),
         );
-        let params = [
-            ("amount", cents(amount)),
-            ("have", cents(have)),
-            ("currency", currency.to_owned()),
-            ("deficit", cents(amount.saturating_sub(have).max(0))),
-            ("limit", cents(0)),
-            ("reserved", cents(0)),
-            ("available", cents(have)),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect();
-        e.extra = Some(Box::new(Extra {
+        let params = vec![
+            ("amount".into(), cents(amount)),
+            ("have".into(), cents(have)),
+            ("currency".into(), currency.to_owned()),
+            ("deficit".into(), cents((amount - available).max(0))),
+            ("limit".into(), cents(limit)),
+            ("reserved".into(), cents(reserved)),
+            ("available".into(), cents(available)),
+        ];
+        e.detail = Some(Box::new(Detail {
+            code: "1".into(),
             params,
-            code: Some("1".into()),
         }));
         e
     }
@@ -264,17 +273,17 @@ impl ApiError {
         .value(value)
     }
 
-    /// The COREmanager 5 form: `<error type object lang><param…><msg>`.
+    /// The COREmanager 5 form: `<error type object lang><param…><msg>` (no `object` when the
+    /// error names none; `code` and named params when the type has them).
     pub fn to_doc(&self) -> Node {
         let mut error = Node::new("error").attr("type", &self.kind);
+        if let Some(d) = &self.detail {
+            error = error.attr("code", &d.code);
+        }
         if !self.object.is_empty() {
             error = error.attr("object", &self.object);
         }
         error = error.attr("lang", "en");
-        let extra = self.extra.as_deref();
-        if let Some(code) = extra.and_then(|x| x.code.as_ref()) {
-            error = error.attr("code", code);
-        }
         if !self.object.is_empty() {
             error.push(
                 Node::text("param", &self.object)
@@ -286,7 +295,7 @@ impl ApiError {
         if let Some(value) = &self.value {
             error.push(Node::text("param", value).attr("name", "value"));
         }
-        for (name, value) in extra.map_or(&[][..], |x| &x.params[..]) {
+        for (name, value) in self.detail.iter().flat_map(|d| &d.params) {
             error.push(Node::text("param", value).attr("name", name));
         }
         error.push(Node::text("msg", &self.msg));
@@ -296,15 +305,11 @@ impl ApiError {
     /// The BILLmanager 4 form: `<error code obj val/>`.
     pub fn to_legacy_doc(&self) -> Node {
         if self.kind == "not_enough_money" {
-            // BILLmanager 4 has no such type: an invalid value of the balance.
-            let extra = self.extra.as_deref();
-            let amount = extra
-                .and_then(|x| x.params.first())
-                .map_or("", |(_, v)| v.as_str());
-            let error = Node::new("error")
-                .attr("code", "4")
-                .attr("obj", "balance")
-                .attr("val", amount);
+            // BILLmanager 4 has no such type; its invalid-value code names the balance.
+            let mut error = Node::new("error").attr("code", "4").attr("obj", "balance");
+            if let Some((_, amount)) = self.detail.as_ref().and_then(|d| d.params.first()) {
+                error = error.attr("val", amount);
+            }
             return Node::doc().child(error);
         }
         let code = match self.kind.as_str() {
@@ -359,6 +364,31 @@ mod tests {
         assert_eq!(cents_localized(987_550), "9 875.50");
         assert_eq!(cents_localized(100_000_000), "1 000 000.00");
         assert_eq!(cents_localized(99), "0.99");
+    }
+
+    #[test]
+    fn funds_error_has_the_documented_params() {
+        let e = ApiError::not_enough_money(1250, 1000, "EUR");
+        let v: Value = serde_json::from_str(&e.to_doc().to_json(false)).unwrap();
+        let error = &v["doc"]["error"];
+        assert_eq!(error["$type"], "not_enough_money");
+        assert_eq!(error["$code"], "1");
+        let param = |name: &str| {
+            error["param"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["$name"] == name)
+                .map(|p| p["$"].as_str().unwrap().to_owned())
+        };
+        assert_eq!(param("amount").as_deref(), Some("12.50"));
+        assert_eq!(param("have").as_deref(), Some("10.00"));
+        assert_eq!(param("deficit").as_deref(), Some("2.50"));
+        assert_eq!(param("available").as_deref(), Some("10.00"));
+        assert_eq!(param("currency").as_deref(), Some("EUR"));
+        assert!(param("object").is_none());
+        let legacy: Value = serde_json::from_str(&e.to_legacy_doc().to_json(false)).unwrap();
+        assert_eq!(legacy["doc"]["error"]["$code"], "4");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::catalog::{self, Tariff};
 use super::doc::{self, ApiError, Node};
 use super::http::Params;
-use super::{Core, LoginFails, Session, SimConfig, SimDialect, form, lists, manage, orders};
+use super::{Core, LoginFails, Session, SimConfig, form, lists, manage, orders};
 
 /// Everything one call may touch.
 pub(crate) struct Call<'a> {
@@ -65,6 +65,7 @@ pub(crate) enum Action {
 
 enum Func<'a> {
     Auth,
+    Cart,
     Whoami,
     Keepalive,
     Logon,
@@ -83,9 +84,14 @@ fn item_type(t: &str) -> Option<&str> {
     catalog::ITEM_TYPES.contains(&t).then_some(t)
 }
 
-fn parse_func(func: &str, dialect: SimDialect) -> Func<'_> {
+/// Every generation's functions are answered whatever the configured dialect: one install
+/// may be called by a BILLmanager 4 script (`vds.order.7`), a BILLmanager 5 client
+/// (`vds.order.param`) and a BILLmanager 6 front end (`v2.vds.order.param`) at once. The
+/// dialect only chooses defaults (which tariffs `<type>.order` lists).
+fn parse_func(func: &str) -> Func<'_> {
     match func {
         "auth" => return Func::Auth,
+        "cart" => return Func::Cart,
         "whoami" => return Func::Whoami,
         "keepalive" => return Func::Keepalive,
         "logon" => return Func::Logon,
@@ -93,9 +99,6 @@ fn parse_func(func: &str, dialect: SimDialect) -> Func<'_> {
         _ => {}
     }
     if let Some(rest) = func.strip_prefix("v2.") {
-        if dialect != SimDialect::Bm6 {
-            return Func::Unknown;
-        }
         if let Some(t) = rest.strip_suffix(".order.pricelist").and_then(item_type) {
             return Func::Pricelist(t);
         }
@@ -110,10 +113,9 @@ fn parse_func(func: &str, dialect: SimDialect) -> Func<'_> {
     let Some(t) = item_type(t) else {
         return Func::Unknown;
     };
-    let bm4 = dialect == SimDialect::Bm4;
     match suffix {
-        "order.param" if !bm4 => Func::Order(t, Style::Bm5),
-        "order.7" if bm4 => Func::Order(t, Style::Legacy),
+        "order.param" => Func::Order(t, Style::Bm5),
+        "order.7" => Func::Order(t, Style::Legacy),
         "order" => Func::OrderStart(t),
         "filter" => Func::Filter(t),
         "edit" => Func::Edit(t),
@@ -128,11 +130,11 @@ fn parse_func(func: &str, dialect: SimDialect) -> Func<'_> {
 pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
     let params = call.params;
     let name = params.get("func").unwrap_or("");
-    let func = parse_func(name, call.config.dialect);
+    let func = parse_func(name);
     let sok = params.non_empty("sok").is_some();
     let legacy = matches!(func, Func::Order(_, Style::Legacy));
     let write = match func {
-        Func::Order(..) | Func::Prolong | Func::Edit(_) => sok,
+        Func::Order(..) | Func::Prolong | Func::Edit(_) | Func::Cart => sok,
         Func::Act(..) => true,
         _ => false,
     };
@@ -154,6 +156,7 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
                 Ok(Reply::Doc(Node::doc().child(Node::new("ok"))))
             }
             Func::Whoami => Ok(whoami(&call, &account)),
+            Func::Cart => super::cart::cart(&mut call, &account),
             Func::Prolong => manage::prolong(&mut call, &account),
             Func::Pricelist(t) => Ok(Reply::Doc(form::pricelist(&call, t))),
             Func::Order(t, style) => orders::order(&mut call, &account, t, style),
@@ -313,30 +316,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn functions_are_gated_by_dialect() {
+    fn every_generation_is_answered() {
         assert!(matches!(
-            parse_func("v2.vds.order.param", SimDialect::Bm5),
-            Func::Unknown
-        ));
-        assert!(matches!(
-            parse_func("v2.vds.order.param", SimDialect::Bm6),
+            parse_func("v2.vds.order.param"),
             Func::Order("vds", Style::V2)
         ));
         assert!(matches!(
-            parse_func("vds.order.7", SimDialect::Bm4),
+            parse_func("vds.order.7"),
             Func::Order("vds", Style::Legacy)
         ));
         assert!(matches!(
-            parse_func("vds.order.param", SimDialect::Bm4),
-            Func::Unknown
+            parse_func("vds.order.param"),
+            Func::Order("vds", Style::Bm5)
         ));
         assert!(matches!(
-            parse_func("dedic", SimDialect::Bm5),
-            Func::List("dedic")
+            parse_func("soft.order.param"),
+            Func::Order("soft", Style::Bm5)
         ));
-        assert!(matches!(
-            parse_func("nonsense", SimDialect::Bm6),
-            Func::Unknown
-        ));
+        assert!(matches!(parse_func("dedic"), Func::List("dedic")));
+        assert!(matches!(parse_func("nonsense"), Func::Unknown));
     }
 }

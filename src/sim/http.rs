@@ -17,6 +17,9 @@ use super::doc::Node;
 use super::funcs::{self, Reply};
 use super::{Core, LoggedRequest, Sim};
 
+/// The pseudo-parameter holding the `ISP-Client` request header.
+pub(crate) const ISP_CLIENT: &str = "header:ISP-Client";
+
 /// Request parameters, query and form body merged; keys and values trimmed.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Params(Vec<(String, String)>);
@@ -46,6 +49,11 @@ impl Params {
             .map(|(_, v)| v.as_str())
     }
 
+    /// Every parameter in order.
+    pub fn pairs(&self) -> &[(String, String)] {
+        &self.0
+    }
+
     /// The last non-empty value of a key.
     pub fn non_empty(&self, key: &str) -> Option<&str> {
         self.get(key).filter(|v| !v.is_empty())
@@ -66,6 +74,15 @@ impl Params {
             }
         }
         out
+    }
+
+    /// Records the request headers the billing acts on as pseudo-parameters named
+    /// `header:<Name>` (no form field has a `:` in its name): `ISP-Client`, which sends a
+    /// BILLmanager 6 order to the web interface's Dragon cart.
+    pub fn note_headers(&mut self, headers: &HeaderMap) {
+        if let Some(v) = headers.get("ISP-Client").and_then(|v| v.to_str().ok()) {
+            self.0.push((ISP_CLIENT.to_owned(), v.trim().to_owned()));
+        }
     }
 
     /// The parameters with secrets replaced by `***`.
@@ -138,8 +155,15 @@ enum Pre {
 const FIREWALL_PAGE: &str = "<!DOCTYPE html><html><head><title>403 Forbidden</title></head>\
 <body><h1>IP temporarily blocked</h1><p>Too many requests from your address.</p></body></html>\n";
 
-async fn handle(State(sim): State<Sim>, method: Method, uri: Uri, body: Bytes) -> Response {
-    let params = Params::parse(uri.query(), &body);
+async fn handle(
+    State(sim): State<Sim>,
+    method: Method,
+    uri: Uri,
+    request_headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let mut params = Params::parse(uri.query(), &body);
+    params.note_headers(&request_headers);
     if let Some(response) = sim.gate(&method, &params) {
         return response;
     }

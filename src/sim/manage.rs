@@ -4,7 +4,9 @@
 use chrono::{DateTime, Months, NaiveDate};
 
 use super::doc::{self, ApiError, Node};
+use super::form::addon_text;
 use super::funcs::{Action, Call, Reply};
+use super::license::LicenseEdit;
 use super::orders::{check_addon, read_autoprolong};
 use super::state::{Service, State};
 
@@ -165,8 +167,11 @@ fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
         .child(periods)
 }
 
-/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change. Admin-only
-/// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored.
+/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change (with
+/// `skipbasket=on` the price difference is charged at once). Admin-only
+/// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored, except on
+/// licenses, whose `licname`, `ip` and `remoteid` the customer sets (ISPsystem's license
+/// module sends them with `soft.edit`), and whose `clicked_button=newkey` issues a new key.
 pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Result<Reply, ApiError> {
     let raw = call.params.get("elid").unwrap_or("");
     let id = own_id(call, account, Some(item_type), raw)?;
@@ -191,9 +196,15 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
         )?),
         None => None,
     };
+    let extra = added_cost(call, id, tariff, &changes)?;
+    if extra > 0 && call.params.is_on("skipbasket") {
+        charge(&mut call.core.state, account, extra)?;
+    }
+    let license = LicenseEdit::read(call);
     let Some(s) = call.core.state.services.get_mut(&id) else {
         return Err(ApiError::missed("elid", raw));
     };
+    let newkey = license.apply(s);
     for (aid, v) in changes {
         s.addons.insert(aid, v);
     }
@@ -203,11 +214,35 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
     let (addons, enums) = values(s);
     s.cost_cents = tariff.price_cents(s.period.max(1), &addons, &enums);
     call.core.dirty = true;
-    Ok(Reply::Doc(
-        Node::doc()
-            .child(Node::new("ok"))
-            .field("id", id.to_string()),
-    ))
+    let mut answer = Node::doc()
+        .child(Node::new("ok"))
+        .field("id", id.to_string());
+    if let Some(key) = newkey {
+        answer.push(Node::text("lickey", key));
+    }
+    Ok(Reply::Doc(answer))
+}
+
+/// What addon changes add to one period's price (0 when they make it cheaper). With
+/// `skipbasket=on` an edit is charged this at once (BILLmanager 6 "Service management via
+/// API": "the add-on won't be added into the Cart, but the system will charge the client");
+/// without it the change would wait in the cart, which the simulator does not model: it is
+/// applied and not charged.
+fn added_cost(
+    call: &Call<'_>,
+    id: u64,
+    tariff: &super::catalog::Tariff,
+    changes: &[(u32, i64)],
+) -> Result<i64, ApiError> {
+    let s = service(call, id)?;
+    let mut next = s.addons.clone();
+    for (aid, v) in changes {
+        next.insert(*aid, *v);
+    }
+    let next: Vec<(u32, i64)> = next.into_iter().collect();
+    let (_, enums) = values(s);
+    let cost = tariff.price_cents(s.period.max(1), &next, &enums);
+    Ok((cost - s.cost_cents).max(0))
 }
 
 fn edit_form(call: &Call<'_>, s: &Service) -> Node {
@@ -232,11 +267,22 @@ fn edit_form(call: &Call<'_>, s: &Service) -> Node {
     if let Some(r) = &s.recipe {
         doc.push(Node::text("recipe", r));
     }
+    let shapes = call.core.faults.shapes;
     for (id, v) in &s.addons {
-        doc.push(Node::text(format!("addon_{id}"), v.to_string()));
+        let text = match call.tariff(s.pricelist).and_then(|t| t.addon(*id)) {
+            Some(a) => addon_text(a, *v, shapes),
+            None => v.to_string(),
+        };
+        doc.push(Node::text(format!("addon_{id}"), text));
     }
     for (id, v) in &s.enums {
         doc.push(Node::text(format!("enum_{id}"), v));
+    }
+    if let Some(key) = s.shown_lickey() {
+        doc.push(Node::text("lickey", key));
+    }
+    if let Some(name) = &s.licname {
+        doc.push(Node::text("licname", name));
     }
     let info = format!(
         "Service cost<br/>Total amount: {} {}",

@@ -1,8 +1,8 @@
 //! The embedded BILLmanager simulator (axum), with fault injection.
 //!
 //! One route (`/`, `/billmgr`, `/manager/billmgr`) dispatches on `func` like the real billing:
-//! sessions, accounts with balances, a seed catalog, orders in the BILLmanager 4, 5 and 6
-//! dialects, service lists with paging and sticky filters, prolong, edit, suspend, resume and
+//! sessions, accounts with balances, a seed catalog, orders of the BILLmanager 4, 5 and 6
+//! generations all in one server (whatever dialect is configured), license keys, service lists with paging and sticky filters, prolong, edit, suspend, resume and
 //! delete. Faults (latency, 503 before work, dropped connections after work, 429 throttling,
 //! session expiry) are drawn from a seeded RNG. The answer documents are written by this
 //! module's own code, independently of the client's decoder, so that a misreading of the
@@ -17,17 +17,28 @@
 //!   vhost and a dedic both as `domain.name`), and everywhere once another customer holds it;
 //! - `v2.*.order.param` asks for `licence_agreement=on` only in the web interface's cart
 //!   (`theme=dragon`), as the BILLmanager 6 examples show;
-//! - a list called with `filter=on` applies the filter fields given with it to that call.
+//! - a list called with `filter=on` applies the filter fields given with it to that call;
+//! - a license (`soft`, `platform`) gets a 32-hex-digit key, shown by `<type>.edit` as
+//!   `lickey` once active or suspended (ISPsystem's license module polls for it);
+//! - `not_enough_money` states a credit limit and a reserved amount of 0;
+//! - an order without `skipbasket=on` waits unpaid in the new cart, the Dragon cart or the old
+//!   basket (module `cart`); an addon edit with `skipbasket=on` is charged the price difference.
+//!
+//! The order forms come in the shapes [`FormShapes`] selects; [`replay`] serves a recorded
+//! conversation instead of simulating one.
 
+mod cart;
 mod catalog;
 mod doc;
 mod form;
 mod funcs;
 mod http;
+mod license;
 mod lists;
 mod manage;
 mod orders;
 mod refusals;
+pub mod replay;
 mod state;
 mod types;
 
@@ -44,12 +55,16 @@ use rand::rngs::StdRng;
 use catalog::Tariff;
 use state::{Service, State};
 use types::inspect;
-pub use types::{LoggedRequest, NewService, SimService};
+pub use types::{FormShapes, LoggedRequest, NewService, PriceShape, SimService};
 
-/// Which BILLmanager generation the simulator imitates.
+/// Which BILLmanager generation the simulator presents first. Every generation's documented
+/// calls are answered whatever is chosen (`vds.order.7`, `vds.order.param`,
+/// `v2.vds.order.param`, license orders); the dialect only picks defaults, such as which
+/// tariffs `<type>.order` and `v2.<type>.order.pricelist` list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SimDialect {
-    /// BILLmanager 4: `*.order.7` with period ids, HTML success page, legacy errors.
+    /// BILLmanager 4: lists its period-id tariffs (`*.order.7`, HTML success page, legacy
+    /// errors).
     Bm4,
     /// BILLmanager 5: `*.order.param` with `period`.
     Bm5,
@@ -111,6 +126,8 @@ pub struct Faults {
     /// `func=auth` is refused this way: `captcha`, `blockgeoip`, `blocked_ip`, `blocklogon`,
     /// or `totp` (the login succeeds, every call then asks for two-factor confirmation).
     pub login_refusal: Option<String>,
+    /// Which of the publicly seen shapes the order forms are answered in.
+    pub shapes: FormShapes,
 }
 
 /// Simulator settings.
@@ -330,6 +347,7 @@ impl Sim {
         let ip = matches!(spec.status, 2 | 3).then(|| core.state.next_ip());
         let addons: Vec<(u32, i64)> = spec.addons.iter().map(|(k, v)| (*k, *v)).collect();
         let cost_cents = tariff.map_or(0, |t| t.price_cents(spec.period, &addons, &[]));
+        let license = state::is_license(&spec.item_type);
         let service = Service {
             id,
             account,
@@ -354,6 +372,9 @@ impl Sim {
             }),
             expiredate: manage::add_months(now.date_naive(), spec.period.max(1)),
             cost_cents,
+            lickey: license.then(state::new_lickey),
+            licname: None,
+            cart: None,
         };
         core.state.services.insert(id, service);
         self.persist(&mut core);

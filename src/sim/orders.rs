@@ -8,7 +8,7 @@ use super::form::{order_form, order_start};
 use super::funcs::{Call, Reply, Style};
 use super::http::Params;
 use super::manage::{add_months, charge};
-use super::state::Service;
+use super::state::{Service, is_license, new_lickey};
 
 /// Addon values and enum values.
 type Options = (Vec<(u32, i64)>, Vec<(u32, String)>);
@@ -54,7 +54,12 @@ pub(crate) fn check_addon(tariff: &Tariff, id: &str, value: &str) -> Result<(u32
         .ok()
         .and_then(|n| tariff.addon(n))
         .ok_or_else(|| ApiError::invalid(&field, value))?;
-    let v: i64 = parse_num(&field, value)?;
+    // A switch also takes the words an install may show for it (`addon_N=off`).
+    let v: i64 = match value {
+        "off" if addon.is_switch() => 0,
+        "on" if addon.is_switch() => 1,
+        _ => parse_num(&field, value)?,
+    };
     let aligned = addon.step <= 1 || (v - addon.min) % addon.step == 0;
     if v < addon.min || v > addon.max || !aligned {
         return Err(ApiError::invalid(&field, value));
@@ -303,7 +308,11 @@ fn place(
         domain: domain.unwrap_or_else(|| format!("{item_type}{id}.example.net")),
         remoteid: call.params.non_empty("remoteid").map(str::to_owned),
         status: if pay { 5 } else { 1 },
-        ip: pay.then(|| state.next_ip()),
+        ip: match call.params.non_empty("ip") {
+            // A license is bound to the address its order names.
+            Some(ip) if is_license(item_type) => Some(ip.to_owned()),
+            _ => pay.then(|| state.next_ip()),
+        },
         pricelist: spec.tariff.id,
         datacenter: spec.datacenter,
         period: spec.period.months,
@@ -316,6 +325,9 @@ fn place(
         activate_ms: pay.then(|| activate.timestamp_millis()),
         expiredate: add_months(now.date_naive(), spec.period.months.max(1)),
         cost_cents: spec.cost_cents,
+        lickey: is_license(item_type).then(new_lickey),
+        licname: call.params.non_empty("licname").map(str::to_owned),
+        cart: (!pay).then(|| super::cart::which_cart(call.params).to_owned()),
     };
     state.services.insert(id, service);
     call.core.dirty = true;

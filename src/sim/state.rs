@@ -49,6 +49,16 @@ pub(crate) struct Service {
     pub expiredate: NaiveDate,
     /// Price of one period, in cents.
     pub cost_cents: i64,
+    /// A license's activation key (licenses only), shown once the license is active.
+    #[serde(default)]
+    pub lickey: Option<String>,
+    /// A license's name (`licname`), as the license module sends it.
+    #[serde(default)]
+    pub licname: Option<String>,
+    /// Where an unpaid order waits: `basket` (the old one), `dragon` (the web interface's
+    /// cart) or `cart` (BILLmanager 6's new cart); `None` once paid.
+    #[serde(default)]
+    pub cart: Option<String>,
 }
 
 impl Service {
@@ -56,6 +66,30 @@ impl Service {
     pub fn is_live(&self) -> bool {
         matches!(self.status, 1 | 2 | 3 | 5)
     }
+
+    /// The license key, once the license is active (or suspended): the billing issues it on
+    /// activation, so a processing license has none yet (ISPsystem's license module polls
+    /// `soft.edit` until `/doc/lickey` is not empty).
+    pub fn shown_lickey(&self) -> Option<&str> {
+        self.lickey
+            .as_deref()
+            .filter(|_| matches!(self.status, 2 | 3))
+    }
+}
+
+/// True for the license item types (`soft`, `platform`).
+pub(crate) fn is_license(item_type: &str) -> bool {
+    matches!(item_type, "soft" | "platform")
+}
+
+/// A fresh license key: 32 upper-case hex digits (the shape is the simulator's own; the
+/// license module only reads it as text).
+pub(crate) fn new_lickey() -> String {
+    format!(
+        "{:016X}{:016X}",
+        rand::random::<u64>(),
+        rand::random::<u64>()
+    )
 }
 
 /// Everything that is saved.

@@ -4,6 +4,38 @@ use std::collections::BTreeMap;
 
 use super::state::Service;
 
+/// Which of the publicly seen answer shapes the simulator's order forms use. Each is one a
+/// real install was seen to send (see `billfleet::api::catalog` for the sources); the default
+/// is billfleet's catalog convention.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FormShapes {
+    /// BILLmanager 6 v2 forms: slider limits under
+    /// `metadata.form.page[$name=page_pricelist_settings].field[]`
+    /// and labels as the map `messages.msg.addon_N` (a plain string per addon in JSON),
+    /// instead of `metadata.form.field[]` attributes and `messages.msg[$name=addon_N]`.
+    pub v2_form: bool,
+    /// Where the price preview states the total.
+    pub price: PriceShape,
+    /// On/off addons (range 0..1) as list-type addons, `slist[$name=addon_N]`.
+    pub slist_addons: bool,
+    /// On/off addons take the words `on`/`off` instead of `1`/`0`.
+    pub off_values: bool,
+}
+
+/// Where an order form's price preview states the total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PriceShape {
+    /// `list[$name=pricelist_summary]` and `orderinfo` (BILLmanager 5, 6 before 2024).
+    #[default]
+    PricelistSummary,
+    /// `list[$name=total_summary]` (BILLmanager 6 since 2024), first row the total.
+    TotalSummary,
+    /// Only "Total amount: …" in `orderinfo`.
+    Orderinfo,
+    /// No price at all (a fault: billfleet must not take the server as free).
+    Missing,
+}
+
 /// One request as the simulator saw it (secrets masked).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LoggedRequest {
@@ -52,6 +84,10 @@ pub struct SimService {
     pub addons: BTreeMap<u32, i64>,
     /// Price of one period, in cents.
     pub cost_cents: i64,
+    /// A license's key, once it is active.
+    pub lickey: Option<String>,
+    /// Where an unpaid order waits: `basket`, `dragon` or `cart` (the new cart).
+    pub cart: Option<String>,
 }
 
 /// A service made outside billfleet (test setup).
@@ -111,5 +147,7 @@ pub(super) fn inspect(s: &Service) -> SimService {
         autoprolong: s.autoprolong,
         addons: s.addons.clone(),
         cost_cents: s.cost_cents,
+        lickey: s.shown_lickey().map(str::to_owned),
+        cart: s.cart.clone(),
     }
 }

@@ -3,9 +3,12 @@
 mod api;
 mod apply;
 mod contract;
+mod doctor;
 mod executor;
+mod forms;
 mod harness;
 mod hostile;
+mod licenses;
 mod lifecycle;
 mod lists;
 mod locks;

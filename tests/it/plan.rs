@@ -60,6 +60,11 @@ fn planned_call(json: &Value, dialect: &str) -> (String, BTreeMap<String, String
     if dialect == "bm6" {
         assert_eq!(params.remove("licence_agreement").as_deref(), Some("on"));
         assert!(params.remove("remoteid").is_some());
+        // A basket order (no `skipbasket`) goes to the web interface's Dragon cart
+        // (`theme=dragon` with the `ISP-Client` header), which the API example leaves out.
+        if !params.contains_key("skipbasket") {
+            assert_eq!(params.remove("theme").as_deref(), Some("dragon"));
+        }
     }
     (call["func"].as_str().unwrap().to_owned(), params)
 }

@@ -1,6 +1,8 @@
 //! After ordering: the fleet as the billing lists it (status, address, expiry), and `--wait`:
 //! poll until every server is active with an address. One list call per item type per poll
-//! for the whole fleet, with the polls backing off from 1 s to 15 s.
+//! for the whole fleet, with the polls backing off from 1 s to 15 s. A license also waits for
+//! its activation key, read from `<type>.edit elid=ID` (`/doc/lickey`) the way ISPsystem's
+//! own license module polls for it; keys go to the report and inventory, never to logs.
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
@@ -9,7 +11,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{ApiError, BillingClient, Service};
+use crate::api::{ApiError, BillingClient, Service, is_license_type};
 use crate::report::inventory::{self, InventoryHost};
 
 use super::lists::is_live;
@@ -108,7 +110,11 @@ pub(super) async fn until_active(
     let mut pause = FIRST_PAUSE;
     loop {
         refresh(client, retry, entries, which).await?;
-        let waiting = entries.iter().filter(|e| which(e) && !e.is_ready()).count();
+        collect_keys(client, retry, entries, which).await?;
+        let waiting = entries
+            .iter()
+            .filter(|e| which(e) && (!e.is_ready() || needs_key(e)))
+            .count();
         let now = Instant::now();
         if waiting == 0 || now >= deadline || stop.is_cancelled() {
             return Ok(waiting);
@@ -123,6 +129,34 @@ pub(super) async fn until_active(
     }
 }
 
+/// True for an active license whose key has not been read yet.
+fn needs_key(e: &Entry) -> bool {
+    is_license_type(&e.item_type) && e.is_ready() && e.row.lickey.is_none()
+}
+
+/// Reads the key of every active license `which` selects that has none yet: one read-only
+/// `<type>.edit elid=ID` each. A license whose key is not issued yet stays without one (the
+/// next poll asks again).
+pub(super) async fn collect_keys(
+    client: &BillingClient,
+    retry: ReadRetry,
+    entries: &mut [Entry],
+    which: &dyn Fn(&Entry) -> bool,
+) -> Result<(), ApiError> {
+    for entry in entries.iter_mut().filter(|e| which(e) && needs_key(e)) {
+        let Some(id) = entry.row.service_id.clone() else {
+            continue;
+        };
+        let kind = entry.item_type.clone();
+        let info = retry.run(|| client.license_info(&kind, &id)).await?;
+        entry.row.lickey = info.lickey.map(|k| k.expose().to_owned());
+        if entry.row.lickey.is_some() {
+            tracing::debug!(service = %id, "license key read");
+        }
+    }
+    Ok(())
+}
+
 /// Writes the Ansible inventory of every active server with an address.
 pub(super) fn write_inventory(path: &Path, entries: &[Entry]) -> std::io::Result<usize> {
     let hosts: Vec<InventoryHost> = entries
@@ -134,6 +168,7 @@ pub(super) fn write_inventory(path: &Path, entries: &[Entry]) -> std::io::Result
                 key: e.key.clone(),
                 domain: Some(e.row.domain.clone()).filter(|d| !d.is_empty()),
                 ip: e.row.ip.clone()?,
+                lickey: e.row.lickey.clone(),
             })
         })
         .collect();

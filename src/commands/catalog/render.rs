@@ -156,6 +156,7 @@ fn addon_json(a: &AddonInfo) -> Value {
         "step": a.step,
         "unit": a.measure,
         "price_per_unit": a.price.as_ref().map(money_json),
+        "values": a.options.iter().map(|c| c.key.as_str()).collect::<Vec<_>>(),
     })
 }
 
@@ -240,7 +241,16 @@ pub(super) fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<(
                     a.id.clone(),
                     opt(a.name.as_ref()),
                     opt(a.default.as_ref()),
-                    opt(a.min.as_ref()),
+                    if a.options.is_empty() {
+                        opt(a.min.as_ref())
+                    } else {
+                        // A list-type addon: its values (which may be words such as `off`).
+                        a.options
+                            .iter()
+                            .map(|c| c.key.as_str())
+                            .collect::<Vec<_>>()
+                            .join("|")
+                    },
                     opt(a.max.as_ref()),
                     opt(a.step.as_ref()),
                     opt(a.measure.as_ref()),

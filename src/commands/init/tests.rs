@@ -23,6 +23,7 @@ fn vds_form() -> OrderForm {
             step: Some("1".into()),
             measure: Some("pcs".into()),
             price: Some(Money::new(200, "EUR")),
+            options: Vec::new(),
         }],
         enums: vec![EnumInfo {
             id: "1112".into(),
@@ -38,6 +39,7 @@ fn vds_form() -> OrderForm {
         periods: vec![choice("1210", "1 month"), choice("1211", "1 year")],
         datacenters: vec![choice("2", "Frankfurt")],
         total: Some(Money::new(500, "EUR")),
+        ..OrderForm::default()
     }
 }
 

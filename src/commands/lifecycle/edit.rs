@@ -11,7 +11,7 @@ use super::{Context, Member, settle, stopped};
 use crate::api::EditForm;
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::Outcome;
-use crate::manifest::Group;
+use crate::manifest::{Group, Payment};
 use crate::plan::drift::{Diff, EDITABLE, diff};
 use crate::report::{ReportRow, RowOutcome};
 
@@ -67,11 +67,13 @@ pub async fn run(ctx: &Context) -> CmdResult {
                 key: m.key.clone(),
                 item_type: m.item_type.to_string(),
                 id: m.service()?.id.clone(),
-                params: d
-                    .changes
-                    .iter()
-                    .map(|c| (c.field.clone(), c.to.clone()))
-                    .collect(),
+                // A group paid from the balance also sends `skipbasket=on`, so an addon change
+                // is charged at once instead of waiting unpaid in the cart (BILLmanager 6
+                // "Service management via API", `vds.edit … skipbasket=on`).
+                params: crate::plan::drift::edit_params(
+                    d,
+                    group_of(ctx, m).is_some_and(|g| g.payment == Payment::Balance),
+                ),
             })
         })
         .collect();

@@ -1,5 +1,7 @@
 //! `billfleet status`: one row per declared server as the billing sees it now, then the live
-//! services that look like the fleet's but are not declared. Never changes anything.
+//! services that look like the fleet's but are not declared. Never changes anything. A
+//! license's activation key is read from its edit form (`<type>.edit elid=ID`, read only) into
+//! the `lickey` field; an inventory holding keys is written owner-only.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -7,7 +9,7 @@ use std::io::Write;
 use serde::Serialize;
 
 use super::members::{Fleet, Found, Member, status_word};
-use crate::api::Service;
+use crate::api::{BillingClient, Service, is_license_type};
 use crate::cli::{StatusArgs, StatusFormat};
 use crate::commands::connect::{Pace, connect};
 use crate::commands::{CmdError, CmdResult, fleet};
@@ -45,6 +47,9 @@ pub struct StatusRow {
     /// For `conflict`: the id of the service that holds the declared domain (not the fleet's).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub conflict_with: Option<String>,
+    /// A license's activation key.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lickey: Option<String>,
 }
 
 /// A live service that looks like the fleet's but is not declared.
@@ -99,6 +104,7 @@ impl StatusRow {
                 Found::Conflict(s) => Some(s.id.clone()),
                 Found::Own(_) | Found::Absent => None,
             },
+            lickey: None,
         }
     }
 }
@@ -147,6 +153,7 @@ impl StatusReport {
             "autoprolong",
             "cost",
             "declared",
+            "lickey",
         ])?;
         let opt = |v: &Option<String>| v.clone().unwrap_or_default();
         for r in &self.servers {
@@ -164,6 +171,7 @@ impl StatusReport {
                 opt(&r.autoprolong),
                 opt(&r.cost),
                 "true".to_owned(),
+                opt(&r.lickey),
             ])?;
         }
         for u in &self.undeclared {
@@ -181,6 +189,7 @@ impl StatusReport {
                 String::new(),
                 String::new(),
                 "false".to_owned(),
+                String::new(),
             ])?;
         }
         w.flush()?;
@@ -233,6 +242,13 @@ impl StatusReport {
             count("absent"),
             count("conflict"),
         )?;
+        let keys: Vec<&StatusRow> = self.servers.iter().filter(|r| r.lickey.is_some()).collect();
+        if !keys.is_empty() {
+            writeln!(out, "\nlicense keys:")?;
+            for r in keys {
+                writeln!(out, "  {}  {}", r.key, dash(&r.lickey))?;
+            }
+        }
         if !self.undeclared.is_empty() {
             writeln!(
                 out,
@@ -267,6 +283,7 @@ impl StatusReport {
                     key: r.key.clone(),
                     domain: Some(r.domain.clone()),
                     ip,
+                    lickey: r.lickey.clone(),
                 })
             })
             .collect()
@@ -292,6 +309,23 @@ fn write_table<W: Write, const N: usize>(out: &mut W, rows: &[[String; N]]) -> s
     Ok(())
 }
 
+/// Reads the key of every active or suspended license of the fleet (one read-only call each).
+/// A key that cannot be read stays empty, with a warning that never holds a key.
+async fn read_keys(client: &BillingClient, fleet: &Fleet, report: &mut StatusReport) {
+    for (member, row) in fleet.members.iter().zip(report.servers.iter_mut()) {
+        let Some(service) = member.service() else {
+            continue;
+        };
+        if !is_license_type(&member.item_type) || !matches!(service.status, 2 | 3) {
+            continue;
+        }
+        match client.license_info(&member.item_type, &service.id).await {
+            Ok(info) => row.lickey = info.lickey.map(|k| k.expose().to_owned()),
+            Err(e) => tracing::warn!("cannot read the key of license {}: {e}", service.id),
+        }
+    }
+}
+
 /// `billfleet status`.
 pub async fn status(args: &StatusArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
@@ -305,7 +339,8 @@ pub async fn status(args: &StatusArgs) -> CmdResult {
     if let Some(targets) = &targets {
         fleet.restrict(targets);
     }
-    let report = StatusReport::new(&fleet);
+    let mut report = StatusReport::new(&fleet);
+    read_keys(&conn.client, &fleet, &mut report).await;
     if let Some(path) = &args.inventory {
         let hosts = report.inventory_hosts();
         inventory::write(path, &hosts).map_err(|e| {

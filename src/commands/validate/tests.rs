@@ -23,6 +23,7 @@ fn form() -> OrderForm {
             step: Some("10".into()),
             measure: Some("GB".into()),
             price: None,
+            options: Vec::new(),
         }],
         enums: vec![EnumInfo {
             id: "1112".into(),
@@ -35,6 +36,7 @@ fn form() -> OrderForm {
         periods: vec![choice("1", "1 month"), choice("-100", "Trial")],
         datacenters: vec![choice("1", "Amsterdam")],
         total: None,
+        ..OrderForm::default()
     }
 }
 
