@@ -394,7 +394,16 @@ fn forms_turn_present_servers_into_updates_or_conflicts() {
     let call = server.drift.as_ref().unwrap().call();
     assert_eq!(&*call.func, "vds.edit");
     let params: Vec<(&str, &str)> = call.params().collect();
-    assert_eq!(params, [("elid", "9"), ("addon_11", "512"), ("sok", "ok")]);
+    // Paid from the balance (the default): charged at once, not parked in the cart.
+    assert_eq!(
+        params,
+        [
+            ("elid", "9"),
+            ("addon_11", "512"),
+            ("skipbasket", "on"),
+            ("sok", "ok")
+        ]
+    );
     assert_eq!(server.order_action(), Action::Exists);
     let mut out = Vec::new();
     render::json(&plan, &mut out).unwrap();

@@ -186,6 +186,7 @@ impl ReportRow {
             &mut row.original_domain,
             &mut row.expiredate,
             &mut row.status_text,
+            &mut row.lickey,
         ]
         .into_iter()
         .flatten()
@@ -357,9 +358,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active",
-                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended",
-                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent",
+                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active,",
+                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended,",
+                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent,",
             ]
         );
     }
