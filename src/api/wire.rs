@@ -60,10 +60,29 @@ pub(crate) fn trace_body(bytes: &[u8], sid: Option<&Secret>) -> String {
     if let Some(sid) = sid.filter(|s| !s.is_empty()) {
         text = text.replace(sid.expose(), "***");
     }
+    text = mask_license_keys(&text);
     if bytes.len() > TRACE_BODY_MAX {
         text.push('…');
     }
     text
+}
+
+/// Replaces the text of every `lickey` element (XML `<lickey>K</lickey>`, JSON
+/// `"lickey":{"$":"K"}`) by `***`: license keys never go to the log.
+fn mask_license_keys(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (open, close) in [("<lickey>", "</lickey>"), ("\"lickey\":{\"$\":\"", "\"")] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(open) {
+            let start = from + at + open.len();
+            let Some(len) = out[start..].find(close) else {
+                break;
+            };
+            out.replace_range(start..start + len, "***");
+            from = start + 3;
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -94,6 +113,14 @@ mod tests {
         );
         assert_eq!(body, "<doc><auth id=\"***\"/></doc>");
         assert!(trace_body(&[b'a'; 5000], None).chars().count() <= TRACE_BODY_MAX + 1);
+    }
+
+    #[test]
+    fn license_keys_are_masked_in_traced_bodies() {
+        let xml = trace_body(b"<doc><lickey>ABCD</lickey><x>1</x></doc>", None);
+        assert_eq!(xml, "<doc><lickey>***</lickey><x>1</x></doc>");
+        let json = trace_body(br#"{"doc":{"lickey":{"$":"ABCD"},"id":{"$":"5"}}}"#, None);
+        assert_eq!(json, r#"{"doc":{"lickey":{"$":"***"},"id":{"$":"5"}}}"#);
     }
 
     #[test]
