@@ -98,6 +98,7 @@ pub(crate) fn redacted(params: &[(&str, &str)]) -> String {
 pub(crate) fn trace_body(bytes: &[u8]) -> String {
     let end = bytes.len().min(TRACE_BODY_MAX);
     let mut text = String::from_utf8_lossy(&bytes[..end]).into_owned();
+    text = mask_license_keys(&text);
     if bytes.len() > TRACE_BODY_MAX {
         text.push('…');
     }
@@ -161,6 +162,24 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
+/// Replaces the text of every `lickey` element (XML `<lickey>K</lickey>`, JSON
+/// `"lickey":{"$":"K"}`) by `***`: license keys never go to the log.
+fn mask_license_keys(text: &str) -> String {
+    let mut out = text.to_owned();
+    for (open, close) in [("<lickey>", "</lickey>"), ("\"lickey\":{\"$\":\"", "\"")] {
+        let mut from = 0;
+        while let Some(at) = out[from..].find(open) {
+            let start = from + at + open.len();
+            let Some(len) = out[start..].find(close) else {
+                break;
+            };
+            out.replace_range(start..start + len, "***");
+            from = start + 3;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -184,6 +203,14 @@ mod tests {
         let line = redacted(&[("elid", "5"), ("password", "pw"), ("authinfo", "u:pw")]);
         assert_eq!(line, "elid=5&password=***&authinfo=***");
         assert!(trace_body(&[b'a'; 5000]).chars().count() <= TRACE_BODY_MAX + 1);
+    }
+
+    #[test]
+    fn license_keys_are_masked_in_traced_bodies() {
+        let xml = trace_body(b"<doc><lickey>ABCD</lickey><x>1</x></doc>");
+        assert_eq!(xml, "<doc><lickey>***</lickey><x>1</x></doc>");
+        let json = trace_body(br#"{"doc":{"lickey":{"$":"ABCD"},"id":{"$":"5"}}}"#);
+        assert_eq!(json, r#"{"doc":{"lickey":{"$":"***"},"id":{"$":"5"}}}"#);
     }
 
     #[test]

@@ -233,15 +233,21 @@ async fn apply_wait_and_status_collect_every_license_key() {
         assert_eq!(mode(&bf.path("lic.results.csv")), 0o600);
         assert_eq!(mode(&bf.path("hosts.yml")), 0o600);
     }
+    // Even the trace log (-vv, answer bodies included) holds no key.
     let status = bf
-        .args(["status", "lic.yaml", "--output", "csv"])
+        .args(["status", "lic.yaml", "--output", "csv", "-vv"])
         .run()
         .await;
     status.code(0);
+    assert!(
+        status.stderr.contains("lickey"),
+        "a traced body: {}",
+        status.stderr
+    );
     let header = status.stdout.lines().next().unwrap();
     assert!(header.ends_with(",lickey"), "{header}");
     for (_, key) in &keys {
         assert!(status.stdout.contains(key.as_str()), "{}", status.stdout);
-        assert!(!status.stderr.contains(key.as_str()));
+        assert!(!status.stderr.contains(key.as_str()), "{}", status.stderr);
     }
 }
