@@ -18,6 +18,9 @@ use std::io::{BufWriter, Write};
 
 use capture::Capture;
 
+use tokio_util::sync::CancellationToken;
+
+use super::apply::converge::{self, Completion};
 use super::connect::{Pace, connect};
 use super::validate::addon_problem;
 use super::{CmdError, CmdResult, fleet};
@@ -83,7 +86,7 @@ pub async fn run(args: &DoctorArgs) -> CmdResult {
             order_form(&mut checks, &client, manifest, group).await;
         }
         if let Some(services) = lists {
-            would_do(&mut checks, manifest, &services);
+            would_do(&mut checks, &client, manifest, &services).await;
         }
     }
     print(&checks.0)?;
@@ -358,15 +361,37 @@ fn form_checks(checks: &mut Checks, who: &str, g: &Group, form: &OrderForm) {
     }
 }
 
-/// What `apply` would do, from the lists read.
-fn would_do(checks: &mut Checks, manifest: &Manifest, services: &[(String, Service)]) {
+/// What `apply` would do, from the lists read and the edit forms of the present services
+/// (the reads `plan` makes, so a capture holds everything a replayed `plan` asks for).
+async fn would_do(
+    checks: &mut Checks,
+    client: &BillingClient,
+    manifest: &Manifest,
+    services: &[(String, Service)],
+) {
     let existing = fleet::existing_all(services);
-    let plan = plan::plan_against(manifest, &existing);
+    let mut plan = plan::plan_against(manifest, &existing);
+    let how = Completion {
+        targets: None,
+        prune: false,
+        policy: super::plan::read_policy(manifest),
+        cancel: CancellationToken::new(),
+    };
+    if let Err(e) = converge::complete(client, manifest, &mut plan, &[], how).await {
+        checks.fail(
+            format!("the edit forms of present services: {e}"),
+            "billfleet reads them to find drift; check the account's rights on `<type>.edit`",
+        );
+        return;
+    }
     let s = plan.summary();
-    let orphans = plan::undeclared(manifest, &existing).len();
     checks.pass(format!(
-        "apply would order {}, find {} present, {} in conflict; {} undeclared look-alikes \
-         (never touched without --prune)",
-        s.order, s.exists, s.conflict, orphans
+        "apply would order {}, find {} present ({} to update), {} in conflict; {} undeclared \
+         look-alikes (never touched without --prune)",
+        s.order,
+        s.exists + s.update,
+        s.update,
+        s.conflict,
+        s.orphan + s.delete
     ));
 }

@@ -236,7 +236,7 @@ fn blocked_error(plan: &Plan) -> Option<CmdError> {
 }
 
 /// Concurrency and retries of the plan's reads (the manifest's `execution`).
-fn read_policy(manifest: &Manifest) -> Policy {
+pub(super) fn read_policy(manifest: &Manifest) -> Policy {
     let execution = &manifest.execution;
     Policy {
         concurrency: usize::try_from(execution.concurrency).unwrap_or(1).max(1),
