@@ -184,39 +184,64 @@ impl Pager {
 impl BillingClient {
     /// Every service of an item type, all pages, after clearing a saved list filter; the
     /// listing says whether it is known complete.
+    ///
+    /// The filter form and the first page are read at once: when the form shows no filter
+    /// set (the usual case), that first page counts and the list costs no extra round trip;
+    /// when a filter had to be cleared, the first page is read again.
     pub async fn list_services(&self, item_type: &str) -> Result<Listing, ApiError> {
-        let filter_gap = self.clear_filter_once(item_type).await?;
-        let page_size = PAGE_SIZE.to_string();
+        let (filter, first) = tokio::join!(
+            self.clear_filter_once(item_type),
+            self.list_page(item_type, 1)
+        );
+        let filter = filter?;
+        let mut pending = match filter {
+            Filter::Reset => None,
+            Filter::Clean | Filter::NotCleared(_) => Some(first?),
+        };
         let mut pager = Pager::new();
         loop {
-            let p_num = pager.page().to_string();
-            let params = [("p_cnt", page_size.as_str()), ("p_num", p_num.as_str())];
-            let doc = self.call(item_type, &params, CallKind::Read).await?;
-            let mut unreadable = 0;
-            // A row without an id or a status cannot be told live or deleted: a gap.
-            let rows: Vec<Service> = doc
-                .children("elem")
-                .filter_map(|e| {
-                    let service = Service::from_elem(e).filter(|s| s.status != 0);
-                    unreadable += usize::from(service.is_none());
-                    service
-                })
-                .collect();
-            let total = doc
-                .value("p_elems")
-                .and_then(|t| t.trim().parse::<usize>().ok());
-            if !pager.feed(rows, unreadable, total) {
+            let page = match pending.take() {
+                Some(page) => page,
+                None => self.list_page(item_type, pager.page()).await?,
+            };
+            if !pager.feed(page.rows, page.unreadable, page.total) {
                 break;
             }
         }
         let mut listing = pager.finish();
-        if let Some(why) = filter_gap {
+        if let Filter::NotCleared(why) = filter {
             listing.gap.get_or_insert(why);
         }
         if let Some(why) = &listing.gap {
             tracing::warn!("the {item_type} list is not known to be complete: {why}");
         }
         Ok(listing)
+    }
+
+    /// One page of a list: its readable rows, how many rows could not be read, the total.
+    async fn list_page(&self, item_type: &str, page: usize) -> Result<Page, ApiError> {
+        let page_size = PAGE_SIZE.to_string();
+        let p_num = page.to_string();
+        let params = [("p_cnt", page_size.as_str()), ("p_num", p_num.as_str())];
+        let doc = self.call(item_type, &params, CallKind::Read).await?;
+        let mut unreadable = 0;
+        // A row without an id or a status cannot be told live or deleted: a gap.
+        let rows: Vec<Service> = doc
+            .children("elem")
+            .filter_map(|e| {
+                let service = Service::from_elem(e).filter(|s| s.status != 0);
+                unreadable += usize::from(service.is_none());
+                service
+            })
+            .collect();
+        let total = doc
+            .value("p_elems")
+            .and_then(|t| t.trim().parse::<usize>().ok());
+        Ok(Page {
+            rows,
+            unreadable,
+            total,
+        })
     }
 
     /// Every service of an item type, or an error when the list is not known complete.
@@ -226,10 +251,10 @@ impl BillingClient {
             .into_complete(item_type)
     }
 
-    /// Clears the saved list filter of `item_type` once per client. `Ok(Some(why))` when it
-    /// could not be cleared (the list read after it is not known complete); only fatal
-    /// errors (credentials refused) are errors.
-    async fn clear_filter_once(&self, item_type: &str) -> Result<Option<String>, ApiError> {
+    /// Clears the saved list filter of `item_type` once per client: whether none was set, one
+    /// was cleared, or it could not be cleared (the list read after it is not known
+    /// complete); only fatal errors (credentials refused) are errors.
+    async fn clear_filter_once(&self, item_type: &str) -> Result<Filter, ApiError> {
         let cleared = || {
             self.inner
                 .filters_cleared
@@ -238,37 +263,39 @@ impl BillingClient {
                 .contains(item_type)
         };
         if cleared() {
-            return Ok(None);
+            return Ok(Filter::Clean);
         }
         match self.reset_filter(&format!("{item_type}.filter")).await {
-            Ok(()) => {
+            Ok(reset) => {
                 self.inner
                     .filters_cleared
                     .lock()
                     .unwrap_or_else(|p| p.into_inner())
                     .insert(item_type.to_owned());
-                Ok(None)
+                Ok(if reset { Filter::Reset } else { Filter::Clean })
             }
             Err(e) if e.is_fatal() => Err(e),
-            Err(e) => Ok(Some(format!("the saved list filter was not cleared: {e}"))),
+            Err(e) => Ok(Filter::NotCleared(format!(
+                "the saved list filter was not cleared: {e}"
+            ))),
         }
     }
 
     /// Reads the filter form; when a field is set, submits it with every field empty and
-    /// checks that the fields are clear now. A billing without the filter function has no
-    /// saved filter.
-    async fn reset_filter(&self, func: &str) -> Result<(), ApiError> {
+    /// checks that the fields are clear now (`Ok(true)`). A billing without the filter
+    /// function has no saved filter (`Ok(false)`).
+    async fn reset_filter(&self, func: &str) -> Result<bool, ApiError> {
         let form = match self.call(func, &[], CallKind::Read).await {
             Ok(doc) => doc,
             Err(e) if super::calls::unknown_function(&e) => {
                 tracing::debug!(func, error = %e, "no list filter function");
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => return Err(e),
         };
         let set = set_fields(form.root());
         if set.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         tracing::info!("a saved list filter is set ({}); clearing it", names(&set));
         let cleared = reset_params(form.root());
@@ -284,7 +311,7 @@ impl BillingClient {
             .cloned()
             .collect();
         if still.is_empty() {
-            Ok(())
+            Ok(true)
         } else {
             Err(
                 ApiError::new(ErrorKind::Protocol, func, true, false).with_detail(format!(
@@ -294,6 +321,23 @@ impl BillingClient {
             )
         }
     }
+}
+
+/// What clearing a saved list filter found.
+enum Filter {
+    /// No filter was set: a page read meanwhile counts.
+    Clean,
+    /// A filter was set and is cleared now: pages read before must be read again.
+    Reset,
+    /// The filter could not be cleared, and why.
+    NotCleared(String),
+}
+
+/// One page of a list as read.
+struct Page {
+    rows: Vec<Service>,
+    unreadable: usize,
+    total: Option<usize>,
 }
 
 /// The filter fields of a form: top-level scalar fields that are not form plumbing.

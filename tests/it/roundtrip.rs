@@ -642,7 +642,10 @@ async fn an_expired_session_is_renewed_transparently() {
             .filter(|r| r.outcome == "error:access")
             .count();
         assert!(refused >= 2, "the session expired during the run");
-        assert_eq!(auth_calls(&h), refused + 1);
+        // One login, then at most one more per refusal (concurrent reads refused together
+        // share one single-flight login).
+        let logins = auth_calls(&h);
+        assert!((2..=refused + 1).contains(&logins), "{logins} logins");
         h.stop().await.unwrap();
     })
     .await;
