@@ -1,12 +1,13 @@
 //! What the lifecycle commands (`prolong`, `edit`, `suspend`, `resume`, `destroy`) show and
 //! write: report rows of fleet members ([`member_row`], [`settle`]), the list `destroy`
 //! deletes, the diff `edit` pushes, the renewal `prolong` buys, the confirmation questions,
-//! and the closing report, summary and JSON result ([`finish`]).
+//! the closing report, summary and JSON result ([`finish`]) and the exit code ([`exit_code`]).
 
 use std::io::Write;
 use std::path::Path;
 
 use crate::executor::{JobResult, Outcome};
+use crate::exit;
 use crate::plan::Diff;
 use crate::plan::fleet::Member;
 use crate::report::{ReportRow, RowOutcome, Summary};
@@ -61,6 +62,17 @@ pub fn finish(
             .map_err(|e| format!("cannot write the result: {e}"))?;
     }
     Ok(())
+}
+
+/// 3 when the run was stopped (fatal error, Ctrl-C), 1 when a row failed, else 0.
+pub fn exit_code(rows: &[ReportRow], stopped: bool) -> u8 {
+    if stopped {
+        exit::ABORTED
+    } else if rows.iter().any(|r| r.outcome == RowOutcome::Failed) {
+        exit::SOME_FAILED
+    } else {
+        exit::OK
+    }
 }
 
 /// The question before a list action (`suspend`, `resume`, `destroy`) on `n` services.
@@ -170,5 +182,14 @@ mod tests {
         assert_eq!(row.original_domain.as_deref(), Some("web-001.example.com"));
         assert_eq!(row.service_id.as_deref(), Some("7"));
         assert_eq!(row.status.as_deref(), Some("active"));
+    }
+
+    #[test]
+    fn exit_codes_from_rows() {
+        let ok = ReportRow::new("web", 1, "a", RowOutcome::Deleted);
+        let failed = ReportRow::new("web", 2, "b", RowOutcome::Failed);
+        assert_eq!(exit_code(std::slice::from_ref(&ok), false), exit::OK);
+        assert_eq!(exit_code(&[ok.clone(), failed], false), exit::SOME_FAILED);
+        assert_eq!(exit_code(&[ok], true), exit::ABORTED);
     }
 }
