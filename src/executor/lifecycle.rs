@@ -14,7 +14,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{Action, ApiError, BillingClient, ProlongInfo};
 use crate::executor::{self, ErrorClass, Event, Job, JobResult, Outcome, Policy};
 use crate::pace::Pacer;
-use crate::plan::fleet::target_status;
+use crate::plan::fleet::reached;
 use crate::report::Ui;
 
 /// What the executor does after a failed billing call (shared by every command).
@@ -262,14 +262,10 @@ impl Job for Act {
     /// also be gone from the list).
     async fn reconcile(&self) -> Result<Option<()>, ApiError> {
         let services = self.client.list_complete(&self.item_type).await?;
-        let target = target_status(self.action);
         let done = self
             .ids
             .iter()
-            .all(|id| match services.iter().find(|s| &s.id == id) {
-                Some(s) => s.status == target,
-                None => self.action == Action::Delete,
-            });
+            .all(|id| reached(self.action, services.iter().find(|s| &s.id == id)));
         Ok(done.then_some(()))
     }
 

@@ -233,6 +233,14 @@ pub fn target_status(action: ListAction) -> u8 {
     }
 }
 
+/// Whether a service is done with `action`: it has the target status, or (a delete) it is
+/// gone from the list.
+pub fn reached(action: ListAction, now: Option<&Service>) -> bool {
+    now.map_or(action == ListAction::Delete, |s| {
+        s.status == target_status(action)
+    })
+}
+
 /// `targets` grouped by item type, in chunks of [`BATCH`].
 pub fn batches<'a>(targets: &[&'a Member]) -> Vec<(String, Vec<&'a Member>)> {
     let mut by_type: BTreeMap<&str, Vec<&'a Member>> = BTreeMap::new();
@@ -326,5 +334,24 @@ mod tests {
         let fleet = identify(&services);
         assert!(matches!(fleet.members[0].found, Found::Conflict(_)));
         assert!(fleet.members[0].service().is_none());
+    }
+
+    #[test]
+    fn list_actions_batch_by_type_and_settle_by_status() {
+        let services = vec![
+            svc("1", "web-001.example.com", Some("web-1"), 2),
+            svc("2", "web-002.example.com", Some("web-2"), 2),
+        ];
+        let fleet = identify(&services);
+        let spec = ListSpec::of(FleetAction::Suspend);
+        let targets: Vec<&Member> = fleet.with_status(spec.acts_on).collect();
+        let batches = batches(&targets);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].1.len(), 2);
+        let (_, active) = &services[0];
+        assert!(!reached(ListAction::Suspend, Some(active)));
+        assert!(reached(ListAction::Resume, Some(active)));
+        assert!(reached(ListAction::Delete, None));
+        assert!(!reached(ListAction::Suspend, None));
     }
 }

@@ -6,8 +6,10 @@
 use std::io::Write;
 use std::path::Path;
 
+use crate::api::ProlongInfo;
 use crate::executor::{JobResult, Outcome};
 use crate::exit;
+use crate::money::Money;
 use crate::plan::Diff;
 use crate::plan::fleet::Member;
 use crate::report::{ReportRow, RowOutcome, Summary};
@@ -143,12 +145,23 @@ pub fn print_edit_plan(planned: &[(&Member, Diff)]) -> Result<(), String> {
     write().map_err(|e| format!("cannot write the plan: {e}"))
 }
 
+/// Fills the row of a renewed service: `prolonged`, the previewed cost, the job's attempts
+/// and error, and the new expiry (the billing's answer, else the preview's).
+pub fn renewed(row: &mut ReportRow, quote: &ProlongInfo, result: &JobResult<ProlongInfo>) {
+    row.outcome = RowOutcome::Prolonged;
+    row.cost = quote.cost.as_ref().map(Money::amount);
+    settle(row, result);
+    if let Outcome::Done(done) = &result.outcome {
+        row.expiredate = done
+            .new_expiredate
+            .clone()
+            .or_else(|| quote.new_expiredate.clone())
+            .or_else(|| row.expiredate.clone());
+    }
+}
+
 /// Announces a renewal on stderr and returns the question to ask before it.
-pub fn announce_renewal(
-    services: usize,
-    months: u32,
-    total: Option<&crate::money::Money>,
-) -> String {
+pub fn announce_renewal(services: usize, months: u32, total: Option<&Money>) -> String {
     let cost = total.map_or_else(|| "unknown".to_owned(), ToString::to_string);
     let services = super::plural(services, "service");
     let months = super::plural(months as usize, "month");

@@ -11,7 +11,7 @@ use super::{Context, FleetAction, Member, settle, stopped};
 use crate::api::{Action, Service};
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::{ErrorClass, Outcome};
-use crate::plan::fleet::{ListSpec, batches, status_word, target_status};
+use crate::plan::fleet::{ListSpec, batches, reached, status_word, target_status};
 use crate::report::lifecycle::{act_question, member_row, print_doomed};
 use crate::report::{ReportRow, RowOutcome};
 
@@ -105,14 +105,13 @@ async fn one_by_one(
             listed.insert((kind.to_owned(), s.id.clone()), s);
         }
     }
-    let target = target_status(spec.action);
     let mut pending: Vec<&Member> = Vec::new();
     for member in members {
         let Some(id) = member.service().map(|s| s.id.clone()) else {
             continue;
         };
         let now = listed.get(&(member.item_type.to_string(), id));
-        let done = now.map_or(spec.action == Action::Delete, |s| s.status == target);
+        let done = reached(spec.action, now);
         match rows.get_mut(&member.key) {
             Some(row) if done => {
                 row.outcome = spec.done;

@@ -9,10 +9,10 @@ use super::{Context, Member, settle, stopped};
 use crate::api::ProlongInfo;
 use crate::cli::ProlongArgs;
 use crate::commands::{CmdError, CmdResult, confirm};
-use crate::executor::{JobResult, Outcome};
+use crate::executor::Outcome;
 use crate::money::Money;
 use crate::plan::renewal::{self, RENEWABLE};
-use crate::report::lifecycle::{announce_renewal, member_row};
+use crate::report::lifecycle::{announce_renewal, member_row, renewed};
 use crate::report::{ReportRow, RowOutcome};
 
 /// `billfleet prolong`.
@@ -70,7 +70,7 @@ async fn run(ctx: &Context, period: u32) -> CmdResult {
     let results = runner.run(jobs, Some("prolong")).await;
     for ((member, quote), result) in priced.iter().zip(&results) {
         if let Some(row) = rows.get_mut(&member.key) {
-            record(row, quote, result);
+            renewed(row, quote, result);
         }
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
@@ -118,19 +118,6 @@ fn base_rows(ctx: &Context) -> HashMap<String, ReportRow> {
         .iter()
         .map(|m| (m.key.clone(), member_row(m, RowOutcome::Skipped)))
         .collect()
-}
-
-fn record(row: &mut ReportRow, quote: &ProlongInfo, result: &JobResult<ProlongInfo>) {
-    row.outcome = RowOutcome::Prolonged;
-    row.cost = quote.cost.as_ref().map(Money::amount);
-    settle(row, result);
-    if let Outcome::Done(done) = &result.outcome {
-        row.expiredate = done
-            .new_expiredate
-            .clone()
-            .or_else(|| quote.new_expiredate.clone())
-            .or_else(|| row.expiredate.clone());
-    }
 }
 
 /// The budget guard of the renewal: `execution.max_spend`, then (only when the total is
