@@ -1,6 +1,6 @@
 //! What `billfleet status` shows: one row per declared server as the billing sees it now,
 //! then the live services that look like the fleet's but are not declared ([`StatusReport`]),
-//! as a text table, JSON or CSV on stdout ([`print`]), and the Ansible inventory of its active
+//! as a text table, JSON or CSV on stdout ([`print()`]), and the Ansible inventory of its active
 //! servers ([`write_inventory`]; written owner-only when it holds license keys).
 
 use std::collections::HashSet;
