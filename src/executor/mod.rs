@@ -9,6 +9,7 @@
 mod engine;
 pub mod interrupt;
 pub mod journal;
+pub mod lifecycle;
 pub mod lock;
 pub mod retry;
 mod worker;

@@ -12,8 +12,10 @@ mod call;
 mod complete;
 pub mod drift;
 pub mod file;
+pub mod fleet;
 mod reconcile;
 pub mod render;
+pub mod renewal;
 pub mod target;
 
 #[cfg(test)]

@@ -8,8 +8,10 @@
 mod cells;
 pub mod csv;
 pub mod inventory;
+pub mod lifecycle;
 pub mod progress;
 pub mod spinner;
+pub mod status;
 pub mod summary;
 pub mod term;
 

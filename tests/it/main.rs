@@ -10,6 +10,7 @@ mod harness;
 mod hostile;
 mod licenses;
 mod lifecycle;
+mod lifecycle_settings;
 mod lists;
 mod locks;
 mod manifest;

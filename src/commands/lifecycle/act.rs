@@ -1,58 +1,23 @@
 //! `billfleet suspend|resume|destroy`: list actions on the fleet's services, in batches of
-//! [`BATCH`] ids per call (one item type per call). A batch the billing refuses as a whole
-//! falls back to one call per service, so one refusal (e.g. `pricelist_min_order`) does not
-//! fail the others.
+//! [`BATCH`](crate::plan::fleet::BATCH) ids per call (one item type per call; which services
+//! and how they are batched is [`ListSpec`] and [`batches`]). A batch the billing refuses as
+//! a whole falls back to one call per service, so one refusal (e.g. `pricelist_min_order`)
+//! does not fail the others.
 
-use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
+use std::collections::HashMap;
 
-use super::jobs::{Act, target_status};
-use super::members::status_word;
+use super::jobs::Act;
 use super::{Context, FleetAction, Member, settle, stopped};
 use crate::api::{Action, Service};
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::{ErrorClass, Outcome};
+use crate::plan::fleet::{ListSpec, batches, reached, status_word, target_status};
+use crate::report::lifecycle::{act_question, member_row, print_doomed};
 use crate::report::{ReportRow, RowOutcome};
-
-/// Service ids per call at most.
-pub const BATCH: usize = 50;
-
-/// What a fleet action does to which services.
-struct Spec {
-    action: Action,
-    /// Statuses acted on.
-    acts_on: &'static [u8],
-    /// Statuses already in the wanted state (`unchanged`).
-    already: &'static [u8],
-    done: RowOutcome,
-}
-
-fn spec(action: FleetAction) -> Spec {
-    match action {
-        FleetAction::Suspend => Spec {
-            action: Action::Suspend,
-            acts_on: &[2],
-            already: &[3],
-            done: RowOutcome::Suspended,
-        },
-        FleetAction::Resume => Spec {
-            action: Action::Resume,
-            acts_on: &[3],
-            already: &[2],
-            done: RowOutcome::Resumed,
-        },
-        FleetAction::Destroy | FleetAction::Edit => Spec {
-            action: Action::Delete,
-            acts_on: &[1, 2, 3, 5],
-            already: &[],
-            done: RowOutcome::Deleted,
-        },
-    }
-}
 
 /// `billfleet suspend|resume|destroy`.
 pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
-    let spec = spec(action);
+    let spec = ListSpec::of(action);
     let mut rows: HashMap<String, ReportRow> = HashMap::new();
     for m in &ctx.fleet.members {
         let outcome = if spec.already.contains(&m.status()) {
@@ -60,18 +25,14 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
         } else {
             RowOutcome::Skipped
         };
-        rows.insert(m.key.clone(), m.row(outcome));
+        rows.insert(m.key.clone(), member_row(m, outcome));
     }
     let targets: Vec<&Member> = ctx.fleet.with_status(spec.acts_on).collect();
     if action == FleetAction::Destroy {
-        print_doomed(&targets)?;
+        print_doomed(&targets).map_err(CmdError::aborted)?;
     }
     if !targets.is_empty() {
-        let verb = action.command();
-        ctx.confirm(&format!(
-            "{verb}: {} of this fleet (no cost or refund is known). Go ahead?",
-            crate::report::plural(targets.len(), "service")
-        ))?;
+        ctx.confirm(&act_question(action.command(), targets.len()))?;
     }
     let batches = batches(&targets);
     let jobs: Vec<Act> = batches
@@ -109,23 +70,6 @@ pub async fn run(ctx: &Context, action: FleetAction) -> CmdResult {
     ctx.finish(&rows, halted)
 }
 
-/// The targets grouped by item type, in chunks of [`BATCH`].
-fn batches<'a>(targets: &[&'a Member]) -> Vec<(String, Vec<&'a Member>)> {
-    let mut by_type: BTreeMap<&str, Vec<&'a Member>> = BTreeMap::new();
-    for &m in targets {
-        by_type.entry(&*m.item_type).or_default().push(m);
-    }
-    by_type
-        .into_iter()
-        .flat_map(|(kind, members)| {
-            members
-                .chunks(BATCH)
-                .map(|c| (kind.to_owned(), c.to_vec()))
-                .collect::<Vec<_>>()
-        })
-        .collect()
-}
-
 fn act_job(ctx: &Context, kind: &str, action: Action, members: &[&Member]) -> Act {
     let key = match members {
         [one] => one.key.clone(),
@@ -148,7 +92,7 @@ fn act_job(ctx: &Context, kind: &str, action: Action, members: &[&Member]) -> Ac
 /// call per service still not in the wanted state. Returns whether the run was stopped.
 async fn one_by_one(
     ctx: &Context,
-    spec: &Spec,
+    spec: &ListSpec,
     members: &[&Member],
     rows: &mut HashMap<String, ReportRow>,
 ) -> Result<bool, CmdError> {
@@ -161,14 +105,13 @@ async fn one_by_one(
             listed.insert((kind.to_owned(), s.id.clone()), s);
         }
     }
-    let target = target_status(spec.action);
     let mut pending: Vec<&Member> = Vec::new();
     for member in members {
         let Some(id) = member.service().map(|s| s.id.clone()) else {
             continue;
         };
         let now = listed.get(&(member.item_type.to_string(), id));
-        let done = now.map_or(spec.action == Action::Delete, |s| s.status == target);
+        let done = reached(spec.action, now);
         match rows.get_mut(&member.key) {
             Some(row) if done => {
                 row.outcome = spec.done;
@@ -192,21 +135,4 @@ async fn one_by_one(
         }
     }
     Ok(stopped(&results))
-}
-
-/// `destroy` shows what it will delete before asking.
-fn print_doomed(targets: &[&Member]) -> Result<(), CmdError> {
-    let mut out = std::io::BufWriter::new(crate::report::stdout());
-    let mut write = || -> std::io::Result<()> {
-        let n = targets.len();
-        let verb = if n == 1 { "is" } else { "are" };
-        let doomed = crate::report::plural(n, "service");
-        writeln!(out, "destroy: {doomed} {verb} to be deleted:")?;
-        for m in targets {
-            let id = m.service().map_or("-", |s| s.id.as_str());
-            writeln!(out, "  {id}  {}  {}", m.domain(), m.key)?;
-        }
-        out.flush()
-    };
-    write().map_err(|e| CmdError::aborted(format!("cannot write the list: {e}")))
 }

@@ -1,10 +1,10 @@
-//! `billfleet edit`: compares each fleet service's edit form with the manifest's addons and
-//! autoprolong (the planner's diff, [`crate::plan::drift`]), prints the difference as a plan,
-//! then sends `<type>.edit` only where something changed. Tariff, OS template and recipe
+//! `billfleet edit`: reads each fleet service's edit form, compares it with the manifest's
+//! addons and autoprolong (the planner's diff, [`crate::plan::drift`]), has
+//! `report::lifecycle` print the difference as a plan, then sends `<type>.edit` only where
+//! something changed. Tariff, OS template and recipe
 //! cannot be changed from a customer account: a difference there is only noted.
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use super::jobs::{Edit, Read};
 use super::{Context, Member, settle, stopped};
@@ -13,6 +13,7 @@ use crate::commands::{CmdError, CmdResult};
 use crate::executor::Outcome;
 use crate::manifest::{Group, Payment};
 use crate::plan::drift::{Diff, EDITABLE, diff};
+use crate::report::lifecycle::{edit_question, member_row, print_edit_plan};
 use crate::report::{ReportRow, RowOutcome};
 
 /// `billfleet edit`.
@@ -25,7 +26,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
         .fleet
         .members
         .iter()
-        .map(|m| (m.key.clone(), m.row(RowOutcome::Skipped)))
+        .map(|m| (m.key.clone(), member_row(m, RowOutcome::Skipped)))
         .collect();
     let mut planned: Vec<(&Member, Diff)> = Vec::new();
     for (member, read) in targets.iter().zip(&forms) {
@@ -48,16 +49,13 @@ pub async fn run(ctx: &Context) -> CmdResult {
             "the services' current values could not be read",
         ));
     }
-    print_plan(&planned)?;
+    print_edit_plan(&planned).map_err(CmdError::aborted)?;
     let changed: Vec<&(&Member, Diff)> = planned
         .iter()
         .filter(|(_, d)| !d.changes.is_empty())
         .collect();
     if !changed.is_empty() {
-        ctx.confirm(&format!(
-            "Edit {} (the billing prices changed addons itself; no cost is known here)?",
-            crate::report::plural(changed.len(), "service")
-        ))?;
+        ctx.confirm(&edit_question(changed.len()))?;
     }
     let jobs = changed
         .iter()
@@ -106,39 +104,4 @@ fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<Read<EditForm>> {
 
 fn group_of<'a>(ctx: &'a Context, member: &Member) -> Option<&'a Group> {
     ctx.manifest().groups().find(|g| *g.name == *member.group)
-}
-
-/// Prints the plan on stdout: one line per changed field, notes, and a count.
-fn print_plan(planned: &[(&Member, Diff)]) -> Result<(), CmdError> {
-    let mut out = std::io::BufWriter::new(crate::report::stdout());
-    let mut write = || -> std::io::Result<()> {
-        for (member, diff) in planned {
-            let id = member.service().map_or("-", |s| s.id.as_str());
-            for change in &diff.changes {
-                let old = change.from.as_deref().unwrap_or("(none)");
-                writeln!(
-                    out,
-                    "{} (id {id}, {}): {}: {old} → {}",
-                    member.key,
-                    member.domain(),
-                    change.field,
-                    change.to
-                )?;
-            }
-            for note in &diff.notes() {
-                writeln!(out, "{} (id {id}): note: {note}", member.key)?;
-            }
-        }
-        let changed = planned
-            .iter()
-            .filter(|(_, d)| !d.changes.is_empty())
-            .count();
-        writeln!(
-            out,
-            "edit: {changed} to change, {} unchanged",
-            planned.len() - changed
-        )?;
-        out.flush()
-    };
-    write().map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))
 }

@@ -1,5 +1,6 @@
 //! `billfleet prolong --period N`: prices the renewal of every live fleet service with the
-//! billing's own preview, guards the budget, confirms, then renews through the executor.
+//! billing's own preview, guards the budget ([`crate::plan::renewal`]), confirms, then
+//! renews through the executor.
 
 use std::collections::HashMap;
 
@@ -8,12 +9,11 @@ use super::{Context, Member, settle, stopped};
 use crate::api::ProlongInfo;
 use crate::cli::ProlongArgs;
 use crate::commands::{CmdError, CmdResult, confirm};
-use crate::executor::{JobResult, Outcome};
+use crate::executor::Outcome;
 use crate::money::Money;
+use crate::plan::renewal::{self, RENEWABLE};
+use crate::report::lifecycle::{announce_renewal, member_row, renewed};
 use crate::report::{ReportRow, RowOutcome};
-
-/// Statuses that can be renewed: active and suspended.
-const RENEWABLE: [u8; 2] = [2, 3];
 
 /// `billfleet prolong`.
 pub async fn prolong(args: &ProlongArgs) -> CmdResult {
@@ -21,14 +21,27 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     if args.period == 0 {
         return Err(CmdError::bad_input("--period must be at least 1 month"));
     }
+    let settings = super::settings(&loaded.manifest, &args.confirm)?;
     confirm::require_yes_or_terminal(args.confirm.yes, "prolong").map_err(CmdError::bad_input)?;
-    let ctx = Context::open(loaded, &args.billing, &args.confirm, &args.targets).await?;
+    let ctx = Context::open(
+        loaded,
+        settings,
+        &args.billing,
+        &args.confirm,
+        &args.targets,
+    )
+    .await?;
+    let result = run(&ctx, args.period).await;
+    ctx.conn.client.logout().await;
+    result
+}
+
+/// Prices, guards, confirms and renews the fleet's renewable services.
+async fn run(ctx: &Context, period: u32) -> CmdResult {
     let targets: Vec<&Member> = ctx.fleet.with_status(&RENEWABLE).collect();
     let runner = ctx.runner();
-    let quotes = runner
-        .run(quote_jobs(&ctx, &targets, args.period), None)
-        .await;
-    let mut rows = base_rows(&ctx);
+    let quotes = runner.run(quote_jobs(ctx, &targets, period), None).await;
+    let mut rows = base_rows(ctx);
     for (member, quote) in targets.iter().zip(&quotes) {
         if let Some(row) = rows.get_mut(&member.key) {
             settle(row, quote);
@@ -38,7 +51,7 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
         }
     }
     if stopped(&quotes) {
-        return abort(&ctx, rows, "the renewal could not be priced");
+        return abort(ctx, rows, "the renewal could not be priced");
     }
     let priced: Vec<(&Member, &ProlongInfo)> = targets
         .iter()
@@ -48,24 +61,16 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
             _ => None,
         })
         .collect();
-    let total = total_cost(&priced);
-    if let Err(reason) = budget(&ctx, total.as_ref()).await {
-        return abort(&ctx, rows, &reason);
+    let total = renewal::total(priced.iter().map(|(_, info)| info.cost.as_ref()));
+    if let Err(reason) = budget(ctx, total.as_ref()).await {
+        return abort(ctx, rows, &reason);
     }
-    let cost_text = total
-        .as_ref()
-        .map_or_else(|| "unknown".to_owned(), ToString::to_string);
-    let services = crate::report::plural(priced.len(), "service");
-    let months = crate::report::plural(args.period as usize, "month");
-    crate::report::eprint_line(&format!(
-        "prolong: {services} by {months}, total {cost_text}"
-    ));
-    ctx.confirm(&format!("Renew {services} for {months} at {cost_text}?"))?;
-    let jobs = renew_jobs(&ctx, &priced, args.period);
+    ctx.confirm(&announce_renewal(priced.len(), period, total.as_ref()))?;
+    let jobs = renew_jobs(ctx, &priced, period);
     let results = runner.run(jobs, Some("prolong")).await;
     for ((member, quote), result) in priced.iter().zip(&results) {
         if let Some(row) = rows.get_mut(&member.key) {
-            record(row, quote, result);
+            renewed(row, quote, result);
         }
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
@@ -111,63 +116,19 @@ fn base_rows(ctx: &Context) -> HashMap<String, ReportRow> {
     ctx.fleet
         .members
         .iter()
-        .map(|m| (m.key.clone(), m.row(RowOutcome::Skipped)))
+        .map(|m| (m.key.clone(), member_row(m, RowOutcome::Skipped)))
         .collect()
 }
 
-fn record(row: &mut ReportRow, quote: &ProlongInfo, result: &JobResult<ProlongInfo>) {
-    row.outcome = RowOutcome::Prolonged;
-    row.cost = quote.cost.as_ref().map(Money::amount);
-    settle(row, result);
-    if let Outcome::Done(done) = &result.outcome {
-        row.expiredate = done
-            .new_expiredate
-            .clone()
-            .or_else(|| quote.new_expiredate.clone())
-            .or_else(|| row.expiredate.clone());
-    }
-}
-
-/// The sum of the previews; `None` when one of them states no price.
-fn total_cost(priced: &[(&Member, &ProlongInfo)]) -> Option<Money> {
-    priced.iter().try_fold(Money::default(), |sum, (_, info)| {
-        let cost = info.cost.as_ref()?;
-        let mut next = sum.plus(cost);
-        if next.currency.is_empty() {
-            next.currency.clone_from(&cost.currency);
-        }
-        Some(next)
-    })
-}
-
-/// Refuses when the total exceeds `execution.max_spend` (or cannot be known while a limit is
-/// set), or the balance.
+/// The budget guard of the renewal: `execution.max_spend`, then (only when the total is
+/// known and within it) the balance.
 async fn budget(ctx: &Context, total: Option<&Money>) -> Result<(), String> {
     let max_spend = ctx.manifest().execution.max_spend;
-    let Some(total) = total else {
-        return match max_spend {
-            Some(max) => Err(format!(
-                "the billing states no price for some renewals; cannot check max_spend {max}"
-            )),
-            None => Ok(()),
-        };
+    let Some(total) = renewal::within_limit(total, max_spend)? else {
+        return Ok(());
     };
-    if let Some(max) = max_spend {
-        // max_spend is a plain amount of the account's currency.
-        if total.exceeds(max) {
-            return Err(format!(
-                "budget guard: the renewal costs {total}, max_spend is {max}"
-            ));
-        }
-    }
     let account = ctx.conn.client.whoami().await.map_err(|e| e.to_string())?;
-    if account.balance.value() < total.value() {
-        return Err(format!(
-            "insufficient balance: the renewal costs {total}, the balance is {}",
-            account.balance
-        ));
-    }
-    Ok(())
+    renewal::within_balance(total, &account.balance)
 }
 
 /// Writes the report (nothing renewed) and aborts with exit 3.

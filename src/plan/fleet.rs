@@ -1,15 +1,17 @@
-//! Which live services are the fleet's own: the planner's reconciliation (remoteid equal to a
-//! declared key, else the exact declared domain, case-insensitive; deleted services ignored)
-//! applied to the billing's service lists. Nothing else of the account is ever touched.
+//! Fleet membership for the lifecycle commands (pure): which live services are the fleet's
+//! own — the planner's reconciliation (remoteid equal to a declared key, else the exact
+//! declared domain, case-insensitive; deleted services ignored) applied to the billing's
+//! service lists — restricted to `--target`s, and what a list action (`suspend`, `resume`,
+//! `destroy`) does to which of them, in batches of [`BATCH`] ids of one item type. Nothing
+//! else of the account is ever touched.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
-use crate::api::Service;
-use crate::commands::fleet;
+use crate::api::{Action as ListAction, Service};
 use crate::manifest::Manifest;
 use crate::plan::{self, Action};
-use crate::report::{ReportRow, RowOutcome};
+use crate::report::RowOutcome;
 
 /// One declared server and what the billing has of it.
 #[derive(Debug, Clone)]
@@ -62,24 +64,6 @@ impl Member {
             .unwrap_or(&self.key)
     }
 
-    /// A report row with the member's identity, service and state filled in.
-    pub fn row(&self, outcome: RowOutcome) -> ReportRow {
-        let mut row = ReportRow::new(self.group.as_ref(), self.seq, self.domain(), outcome);
-        row.remoteid = Some(self.key.clone());
-        row.status = Some(self.state_word().to_owned());
-        if let Some(s) = self.service() {
-            row.service_id = Some(s.id.clone());
-            row.ip.clone_from(&s.ip);
-            row.expiredate.clone_from(&s.expiredate);
-        }
-        if let Some(declared) = &self.declared_domain
-            && !declared.eq_ignore_ascii_case(self.domain())
-        {
-            row.original_domain = Some(declared.clone());
-        }
-        row
-    }
-
     /// The status in words (`active`, `absent`, `conflict`, …).
     pub fn state_word(&self) -> &'static str {
         match &self.found {
@@ -112,16 +96,20 @@ pub struct Fleet {
 }
 
 impl Fleet {
-    /// Identifies the fleet's services among `services` (`(item type, service)` pairs).
-    pub fn identify(manifest: &Manifest, services: &[(String, Service)]) -> Self {
-        let existing = fleet::existing_all(services);
+    /// Identifies the fleet's services among `services` (`(item type, service)` pairs);
+    /// `existing` is the planner's view of the same services, in the same order.
+    pub fn identify(
+        manifest: &Manifest,
+        services: &[(String, Service)],
+        existing: &[plan::Existing],
+    ) -> Self {
         let by_id: HashMap<(&str, &str), &Service> = services
             .iter()
             .map(|(kind, s)| ((kind.as_str(), s.id.as_str()), s))
             .collect();
         let lookup =
             |e: &plan::Existing| by_id.get(&(e.item_type.as_str(), e.id.as_str())).copied();
-        let members = plan::plan_against(manifest, &existing)
+        let members = plan::plan_against(manifest, existing)
             .servers
             .into_iter()
             .map(|server| {
@@ -141,7 +129,7 @@ impl Fleet {
                 }
             })
             .collect();
-        let undeclared = plan::undeclared(manifest, &existing)
+        let undeclared = plan::undeclared(manifest, existing)
             .into_iter()
             .filter_map(|e| Some((e.item_type.clone(), lookup(e)?.clone())))
             .collect();
@@ -169,6 +157,107 @@ impl Fleet {
     }
 }
 
+/// Service ids per list call at most.
+pub const BATCH: usize = 50;
+
+/// Which fleet-wide action to take.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FleetAction {
+    /// `<type>.edit` where the manifest differs.
+    Edit,
+    /// `<type>.suspend`.
+    Suspend,
+    /// `<type>.resume`.
+    Resume,
+    /// `<type>.delete`.
+    Destroy,
+}
+
+impl FleetAction {
+    /// The command's name.
+    pub fn command(self) -> &'static str {
+        match self {
+            Self::Edit => "edit",
+            Self::Suspend => "suspend",
+            Self::Resume => "resume",
+            Self::Destroy => "destroy",
+        }
+    }
+}
+
+/// What a list action does to which services.
+#[derive(Debug, Clone, Copy)]
+pub struct ListSpec {
+    /// The billing's list action.
+    pub action: ListAction,
+    /// Statuses acted on.
+    pub acts_on: &'static [u8],
+    /// Statuses already in the wanted state (`unchanged`).
+    pub already: &'static [u8],
+    /// The outcome of a member acted on.
+    pub done: RowOutcome,
+}
+
+impl ListSpec {
+    /// The spec of `suspend`, `resume` or `destroy` (`edit` is no list action: destroy's).
+    pub fn of(action: FleetAction) -> Self {
+        match action {
+            FleetAction::Suspend => Self {
+                action: ListAction::Suspend,
+                acts_on: &[2],
+                already: &[3],
+                done: RowOutcome::Suspended,
+            },
+            FleetAction::Resume => Self {
+                action: ListAction::Resume,
+                acts_on: &[3],
+                already: &[2],
+                done: RowOutcome::Resumed,
+            },
+            FleetAction::Destroy | FleetAction::Edit => Self {
+                action: ListAction::Delete,
+                acts_on: &[1, 2, 3, 5],
+                already: &[],
+                done: RowOutcome::Deleted,
+            },
+        }
+    }
+}
+
+/// The status a service has once `action` is done.
+pub fn target_status(action: ListAction) -> u8 {
+    match action {
+        ListAction::Suspend => 3,
+        ListAction::Resume => 2,
+        ListAction::Delete => 4,
+    }
+}
+
+/// Whether a service is done with `action`: it has the target status, or (a delete) it is
+/// gone from the list.
+pub fn reached(action: ListAction, now: Option<&Service>) -> bool {
+    now.map_or(action == ListAction::Delete, |s| {
+        s.status == target_status(action)
+    })
+}
+
+/// `targets` grouped by item type, in chunks of [`BATCH`].
+pub fn batches<'a>(targets: &[&'a Member]) -> Vec<(String, Vec<&'a Member>)> {
+    let mut by_type: BTreeMap<&str, Vec<&'a Member>> = BTreeMap::new();
+    for &m in targets {
+        by_type.entry(&*m.item_type).or_default().push(m);
+    }
+    by_type
+        .into_iter()
+        .flat_map(|(kind, members)| {
+            members
+                .chunks(BATCH)
+                .map(|c| (kind.to_owned(), c.to_vec()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +267,21 @@ mod tests {
         crate::manifest::load_str(std::path::Path::new("m.yaml"), text.to_owned())
             .unwrap()
             .manifest
+    }
+
+    fn identify(services: &[(String, Service)]) -> Fleet {
+        let existing: Vec<plan::Existing> = services
+            .iter()
+            .map(|(kind, s)| plan::Existing {
+                id: s.id.clone(),
+                domain: s.domain.clone(),
+                remoteid: s.remoteid.clone(),
+                status: s.status,
+                pricelist: s.pricelist.clone(),
+                item_type: kind.clone(),
+            })
+            .collect();
+        Fleet::identify(&manifest(), services, &existing)
     }
 
     fn svc(id: &str, domain: &str, remoteid: Option<&str>, status: u8) -> (String, Service) {
@@ -206,7 +310,7 @@ mod tests {
             // unrelated
             svc("5", "mail.example.org", None, 2),
         ];
-        let fleet = Fleet::identify(&manifest(), &services);
+        let fleet = identify(&services);
         let ids: Vec<Option<&str>> = fleet
             .members
             .iter()
@@ -214,9 +318,7 @@ mod tests {
             .collect();
         assert_eq!(ids, [Some("1"), Some("2"), None]);
         assert_eq!(fleet.members[2].state_word(), "absent");
-        let row = fleet.members[0].row(RowOutcome::Unchanged);
-        assert_eq!(row.domain, "web-004.example.com");
-        assert_eq!(row.original_domain.as_deref(), Some("web-001.example.com"));
+        assert_eq!(fleet.members[0].domain(), "web-004.example.com");
         let undeclared: Vec<&str> = fleet
             .undeclared
             .iter()
@@ -229,8 +331,27 @@ mod tests {
     #[test]
     fn a_domain_held_by_another_remoteid_is_a_conflict() {
         let services = vec![svc("9", "web-001.example.com", Some("other-1"), 2)];
-        let fleet = Fleet::identify(&manifest(), &services);
+        let fleet = identify(&services);
         assert!(matches!(fleet.members[0].found, Found::Conflict(_)));
         assert!(fleet.members[0].service().is_none());
+    }
+
+    #[test]
+    fn list_actions_batch_by_type_and_settle_by_status() {
+        let services = vec![
+            svc("1", "web-001.example.com", Some("web-1"), 2),
+            svc("2", "web-002.example.com", Some("web-2"), 2),
+        ];
+        let fleet = identify(&services);
+        let spec = ListSpec::of(FleetAction::Suspend);
+        let targets: Vec<&Member> = fleet.with_status(spec.acts_on).collect();
+        let batches = batches(&targets);
+        assert_eq!(batches.len(), 1);
+        assert_eq!(batches[0].1.len(), 2);
+        let (_, active) = &services[0];
+        assert!(!reached(ListAction::Suspend, Some(active)));
+        assert!(reached(ListAction::Resume, Some(active)));
+        assert!(reached(ListAction::Delete, None));
+        assert!(!reached(ListAction::Suspend, None));
     }
 }

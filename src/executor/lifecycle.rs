@@ -1,6 +1,8 @@
-//! The billing calls of the lifecycle commands as executor jobs, so that every call (reads
-//! included) gets the same retries, back-off, stop handling and events, and every mutating
-//! call whose outcome is unknown is checked in the billing before it is sent again.
+//! The billing calls of the lifecycle commands (and of `apply`'s updates and deletes) as
+//! executor jobs — a read ([`Read`]), a renewal ([`Prolong`]), an edit ([`Edit`]), a list
+//! action ([`Act`]) — and the [`Runner`] that runs a batch of them with progress. Every call
+//! (reads included) gets the same retries, back-off, stop handling and events, and every
+//! mutating call whose outcome is unknown is checked in the billing before it is sent again.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -10,13 +12,23 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{Action, ApiError, BillingClient, ProlongInfo};
-use crate::executor::{self, ErrorClass, Event, Job, JobResult, Policy};
+use crate::executor::{self, ErrorClass, Event, Job, JobResult, Outcome, Policy};
 use crate::pace::Pacer;
+use crate::plan::fleet::reached;
 use crate::report::Ui;
 
 /// What the executor does after a failed billing call (shared by every command).
 pub fn classify(error: &ApiError) -> ErrorClass {
-    super::super::error_class(error)
+    crate::commands::error_class(error)
+}
+
+/// True when a run was stopped: a fatal error, or jobs skipped because it was stopping.
+pub fn stopped<O>(results: &[JobResult<O>]) -> bool {
+    results.iter().any(|r| match &r.outcome {
+        Outcome::Failed { class, .. } => *class == ErrorClass::Fatal,
+        Outcome::Skipped { .. } => true,
+        Outcome::Done(_) => false,
+    })
 }
 
 /// How a batch of jobs is run.
@@ -55,16 +67,23 @@ impl Runner {
             };
             tokio::spawn(ui.run(rx))
         });
-        // The client paces every request itself; the executor's own pacer only carries the
-        // run-wide cool-down after a throttled answer.
-        let pacer = Arc::new(Pacer::unlimited());
-        let results = executor::run(jobs, &self.policy, pacer, tx, self.cancel.clone()).await;
+        let results = executor::run(jobs, &self.policy, job_pacer(), tx, self.cancel.clone()).await;
         if let Some(ui) = ui {
             // The display only ends early when its task panicked; the results stand anyway.
             let _ = ui.await;
         }
         results
     }
+}
+
+/// The pacer the executor's workers wait for before each call of a lifecycle job.
+///
+/// The client already paces every request through the connection's pacer; handing the
+/// executor that same pacer while the client also waits for it would spend two slots per
+/// call (half the rate) and count each call twice. Until the executor and the client share
+/// one wait, the executor's own pacer only carries its cool-down after a throttled answer.
+fn job_pacer() -> Arc<Pacer> {
+    Arc::new(Pacer::unlimited())
 }
 
 /// The call a [`Read`] job makes (boxed: one allocation per read is nothing next to a request).
@@ -226,15 +245,6 @@ pub struct Act {
     pub ids: Vec<String>,
 }
 
-/// The status a service has once `action` is done.
-pub fn target_status(action: Action) -> u8 {
-    match action {
-        Action::Suspend => 3,
-        Action::Resume => 2,
-        Action::Delete => 4,
-    }
-}
-
 impl Job for Act {
     type Output = ();
     type Error = ApiError;
@@ -252,14 +262,10 @@ impl Job for Act {
     /// also be gone from the list).
     async fn reconcile(&self) -> Result<Option<()>, ApiError> {
         let services = self.client.list_complete(&self.item_type).await?;
-        let target = target_status(self.action);
         let done = self
             .ids
             .iter()
-            .all(|id| match services.iter().find(|s| &s.id == id) {
-                Some(s) => s.status == target,
-                None => self.action == Action::Delete,
-            });
+            .all(|id| reached(self.action, services.iter().find(|s| &s.id == id)));
         Ok(done.then_some(()))
     }
 
