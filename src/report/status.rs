@@ -40,7 +40,9 @@ pub struct StatusRow {
     pub expiredate: Option<String>,
     /// Auto-renewal.
     pub autoprolong: Option<String>,
-    /// Cost as the billing shows it.
+    /// Cost as the billing shows it; in JSON `{amount, currency}` (the raw text when it is
+    /// not an amount billfleet can read).
+    #[serde(serialize_with = "cost_json")]
     pub cost: Option<String>,
     /// For `conflict`: the id of the service that holds the declared domain (not the fleet's).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -332,4 +334,21 @@ pub fn write_inventory(report: &StatusReport, path: &Path) -> Result<(), String>
         path.display()
     ));
     Ok(())
+}
+
+/// A cost cell as JSON money: `{"amount": "12.50", "currency": "EUR"}`, like every money
+/// field billfleet prints; the billing's text when it is not a readable amount.
+fn cost_json<S: serde::Serializer>(cost: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    match cost.as_deref().map(|c| (c, crate::money::Money::parse(c))) {
+        None => s.serialize_none(),
+        Some((_, Some(money))) => {
+            let mut map = s.serialize_map(Some(2))?;
+            map.serialize_entry("amount", &money.amount())?;
+            let currency = Some(money.currency.as_str()).filter(|c| !c.is_empty());
+            map.serialize_entry("currency", &currency)?;
+            map.end()
+        }
+        Some((text, None)) => s.serialize_str(text),
+    }
 }

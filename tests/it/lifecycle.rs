@@ -220,6 +220,11 @@ async fn full_life_of_a_twenty_server_fleet() {
             .unwrap();
         assert_eq!(server["service_id"], own.id.as_str());
         assert_eq!(server["domain"], own.domain.as_str());
+        // Money in JSON is `{amount, currency}` (the list's cost cell names no currency);
+        // auto-renewal is a period or `off`.
+        assert_eq!(server["cost"]["amount"], "5.00", "{server}");
+        assert!(server["cost"]["currency"].is_null(), "{server}");
+        assert!(server["autoprolong"].is_string(), "{server}");
     }
     let undeclared: Vec<&str> = status["undeclared"]
         .as_array()
