@@ -202,22 +202,17 @@ impl StatusReport {
         let dash = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".to_owned());
         let mut table: Vec<[String; 8]> = vec![
             [
-                "KEY",
-                "DOMAIN",
-                "ID",
-                "STATUS",
-                "IP",
-                "EXPIRES",
-                "AUTOPROLONG",
-                "COST",
+                "KEY", "DOMAIN", "ID", "STATUS", "IP", "EXPIRES", "RENEW", "COST",
             ]
             .map(str::to_owned),
         ];
         for r in &self.servers {
+            // The sub-state only where it says more than the word (`5_open`); the code of
+            // every row is in the JSON and CSV outputs. Narrow enough for 80 columns.
             let status = match (&r.item_status, &r.conflict_with) {
                 (_, Some(other)) => format!("{} (domain held by service {other})", r.status),
-                (Some(code), None) => format!("{} ({code})", r.status),
-                (None, None) => r.status.clone(),
+                (Some(code), None) if code.contains('_') => format!("{} ({code})", r.status),
+                _ => r.status.clone(),
             };
             table.push([
                 r.key.clone(),
@@ -232,16 +227,29 @@ impl StatusReport {
         }
         write_table(&mut out, &table)?;
         let count = |word: &str| self.servers.iter().filter(|r| r.status == word).count();
+        let words = [
+            "active",
+            "suspended",
+            "processing",
+            "ordered",
+            "absent",
+            "conflict",
+        ];
+        let counts: Vec<String> = words
+            .iter()
+            .map(|w| (count(w), w))
+            .filter(|(n, _)| *n > 0)
+            .map(|(n, w)| format!("{n} {w}"))
+            .collect();
         writeln!(
             out,
-            "\n{} declared: {} active, {} suspended, {} processing, {} ordered, {} absent, {} conflict",
+            "\n{} declared: {}",
             self.servers.len(),
-            count("active"),
-            count("suspended"),
-            count("processing"),
-            count("ordered"),
-            count("absent"),
-            count("conflict"),
+            if counts.is_empty() {
+                "none listed".to_owned()
+            } else {
+                counts.join(", ")
+            }
         )?;
         let keys: Vec<&StatusRow> = self.servers.iter().filter(|r| r.lickey.is_some()).collect();
         if !keys.is_empty() {

@@ -363,6 +363,8 @@ async fn snapshots_of_plan_and_status_at_80_columns() {
     status.code(0);
     assert!(!status.stdout.contains(ESC));
     insta::assert_snapshot!("status_text", without_dates(&status.stdout));
+    let widest = status.stdout.lines().map(|l| l.chars().count()).max();
+    assert!(widest <= Some(80), "{widest:?} columns:\n{}", status.stdout);
     // Tables take colour where stdout does (forced here through the pipe).
     let coloured = bf
         .env("NO_COLOR", "")
