@@ -10,7 +10,8 @@
 //! | [`config`] | validated runtime options, profiles (TOML), credentials |
 //! | [`manifest`] | the typed manifest, loading with positions, validation, domain patterns |
 //! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) → the Plan (order, update, delete, conflict, with exact calls); targets; saved plans |
-//! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds |
+//! | [`protocol`] | leaf: the wire choices a billing speaks (dialect, format, login mode), shared by manifest and api |
+//! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds (no manifest types) |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
 //! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |
 //! | [`report`] | the only code that writes to the terminal or report files |
@@ -28,6 +29,7 @@ pub mod manifest;
 pub mod money;
 pub mod pace;
 pub mod plan;
+pub mod protocol;
 pub mod report;
 pub mod secret;
 pub mod sim;

@@ -8,7 +8,7 @@ use super::error::{ApiError, ErrorKind};
 use super::types::{
     Account, EditForm, LicenseInfo, OrderAck, OrderForm, ProlongInfo, Quote, Tariff,
 };
-use crate::manifest::Dialect;
+use crate::protocol::Dialect;
 use crate::money::Money;
 
 /// A list action on services.

@@ -18,7 +18,7 @@ use super::wire::{
     cap_retry_after, location_for_humans, normalize_url, parse_retry_after, read_body, redacted,
     trace_body, transport_error,
 };
-use crate::manifest::{Dialect, Format, LoginMode};
+use crate::protocol::{Dialect, Format, LoginMode};
 use crate::pace::Pacer;
 use crate::secret::{Scrubber, Secret};
 
