@@ -23,7 +23,7 @@ pub async fn run(args: &ValidateArgs) -> CmdResult {
     let (servers, groups) = match check(args).await {
         Ok(counts) => counts,
         Err(e) => {
-            if let (true, Some(super::Cause::Diagnostics(d))) = (json, e.cause.as_deref()) {
+            if let (true, Some(d)) = (json, e.diagnostics()) {
                 let errors: Vec<_> = d.0.iter().map(Diagnostic::to_json).collect();
                 print(&serde_json::json!({"valid": false, "errors": errors}).to_string())?;
             }

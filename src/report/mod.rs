@@ -7,6 +7,7 @@
 
 mod cells;
 pub mod csv;
+pub mod explain;
 pub mod inventory;
 pub mod progress;
 pub mod spinner;

@@ -5,16 +5,17 @@
 //! The lock keys come from the same settings the connection uses (`--sandbox`, `--url`,
 //! `BILLFLEET_URL`, `--profile`, the manifest's `billing.url`, `--user`), resolved without
 //! logging in and without asking for the password, so `billfleet unlock` finds them too.
+//! (Commands reach this module as `commands::preflight`, a re-export.)
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::CmdError;
-use super::connect::{SANDBOX_USER, sandbox_state_path};
 use crate::cli::BillingArgs;
 use crate::config::{ConfigError, check_url, find_profile};
+use crate::connect::{SANDBOX_USER, sandbox_state_path};
 use crate::executor::{FleetLock, LockError, LockKey, lock};
+use crate::failure::CmdError;
 use crate::manifest::Manifest;
 
 /// The lock keys of every group of `manifest` (read from `path`) on the account `billing`
