@@ -14,6 +14,7 @@
 //! | [`protocol`] | leaf: the wire choices a billing speaks (dialect, format, login mode), shared by manifest and api |
 //! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds (no manifest types) |
 //! | [`preflight`] | before spending: the account and group lock keys, report and journal writability |
+//! | [`catalog`] | what the billing sells: tariffs with prices, order forms (each list read once) |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
 //! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |
 //! | [`report`] | the only code that writes to the terminal or report files |
@@ -23,6 +24,7 @@
 //! | [`money`], [`secret`], [`exit`] | amounts, redacted secrets, exit codes |
 
 pub mod api;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;

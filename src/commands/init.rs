@@ -8,10 +8,11 @@ use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 
-use super::catalog::{CatalogReader, parse_dialect};
+use super::catalog::parse_dialect;
 use super::connect::connect_bare;
 use super::{CmdError, CmdResult};
 use crate::api::{AddonInfo, Choice, EnumInfo, OrderForm};
+use crate::catalog::CatalogReader;
 use crate::cli::InitArgs;
 use crate::exit;
 use crate::manifest::Dialect;

@@ -5,10 +5,10 @@
 
 use std::io::Write;
 
-use super::catalog::{CatalogReader, Lookup, offered_tariffs};
 use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
 use crate::api::{AddonInfo, Choice, OrderForm};
+use crate::catalog::{CatalogReader, Lookup, offered_tariffs};
 use crate::cli::{OutputFormat, ValidateArgs};
 use crate::exit;
 use crate::manifest::{Diagnostic, Diagnostics, Group, Loaded};

@@ -5,6 +5,7 @@
 //! so they never garble it. `-q` silences everything on stderr but errors; colour follows
 //! `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether each stream is a terminal ([`term`]).
 
+pub mod catalog;
 mod cells;
 pub mod csv;
 pub mod explain;
