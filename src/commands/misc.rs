@@ -1,7 +1,5 @@
 //! Small commands: shell completions, the man page, the schema, clearing stale locks.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 
 use super::preflight;
@@ -22,7 +20,9 @@ pub fn completions(args: &CompletionsArgs) -> CmdResult {
 /// `billfleet manpage`: the roff man page on stdout.
 pub fn manpage() -> CmdResult {
     let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut crate::report::stdout())
+    let mut roff = Vec::new();
+    page.render(&mut roff)
+        .and_then(|()| crate::report::data::write(&roff))
         .map_err(|e| CmdError::aborted(format!("cannot write the man page: {e}")))?;
     Ok(exit::OK)
 }
@@ -67,9 +67,7 @@ pub fn unlock(args: &UnlockArgs) -> CmdResult {
 
 /// Writes `bytes` to stdout (a closed pipe ends the command quietly).
 fn write_out(bytes: &[u8]) -> CmdResult {
-    let mut out = crate::report::stdout();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
+    crate::report::data::write(bytes)
         .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))?;
     Ok(exit::OK)
 }

@@ -1,8 +1,6 @@
 //! `billfleet sandbox`: the embedded BILLmanager simulator in the foreground. The flags
 //! become a `SimConfig` in [`crate::sim::config`].
 
-use std::io::Write;
-
 use super::{CmdError, CmdResult};
 use crate::cli::SandboxArgs;
 use crate::exit;
@@ -62,8 +60,6 @@ async fn replay(args: &SandboxArgs, path: &std::path::Path) -> CmdResult {
 
 /// The single line scripts wait for, on stdout, flushed.
 fn announce(line: &str) -> Result<(), CmdError> {
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "{line}")
-        .and_then(|()| out.flush())
+    crate::report::data::announce(line)
         .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))
 }

@@ -3,8 +3,6 @@
 //! ids and ranges, enums, OS templates, recipes, datacenters, periods) and reports every
 //! problem at its position in the manifest.
 
-use std::io::Write;
-
 use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
 use crate::api::{AddonInfo, Choice, OrderForm};
@@ -66,8 +64,8 @@ async fn check(args: &ValidateArgs) -> Result<(usize, usize), CmdError> {
 }
 
 fn print(line: &str) -> Result<(), CmdError> {
-    let mut out = crate::report::stdout();
-    writeln!(out, "{line}").map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))
+    crate::report::data::line(line)
+        .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))
 }
 
 /// Connects as `plan` would and checks each group against its tariff's order form.

@@ -12,6 +12,7 @@ mod de;
 pub mod diag;
 pub mod model;
 pub mod pattern;
+pub mod scaffold;
 mod spans;
 mod validate;
 mod yaml;

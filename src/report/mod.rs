@@ -8,6 +8,7 @@
 pub mod catalog;
 mod cells;
 pub mod csv;
+pub mod data;
 pub mod explain;
 pub mod inventory;
 pub mod progress;
