@@ -22,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 
 use super::apply::converge::{self, Completion};
 use super::connect::{Pace, connect};
-use super::validate::addon_problem;
 use super::{CmdError, CmdResult, fleet};
 use crate::api::{ApiError, BillingClient, ErrorKind, OrderForm, Service};
 use crate::cli::DoctorArgs;
 use crate::exit;
+use crate::manifest::online::addon_problem;
 use crate::manifest::{Group, Manifest};
 use crate::plan;
 

@@ -11,6 +11,7 @@ mod check;
 mod de;
 pub mod diag;
 pub mod model;
+pub mod online;
 pub mod pattern;
 pub mod scaffold;
 mod spans;
