@@ -15,6 +15,7 @@
 //! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds (no manifest types) |
 //! | [`preflight`] | before spending: the account and group lock keys, report and journal writability |
 //! | [`catalog`] | what the billing sells: tariffs with prices, order forms (each list read once) |
+//! | [`doctor`] | `doctor`'s read-only probing of an install (checks, capture of every exchange) |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
 //! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |
 //! | [`report`] | the only code that writes to the terminal or report files |
@@ -29,6 +30,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod connect;
+pub mod doctor;
 pub mod executor;
 pub mod exit;
 pub mod failure;

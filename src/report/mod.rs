@@ -9,6 +9,7 @@ pub mod catalog;
 mod cells;
 pub mod csv;
 pub mod data;
+pub mod doctor;
 pub mod explain;
 pub mod inventory;
 pub mod progress;
