@@ -3,7 +3,6 @@
 
 mod apply;
 mod catalog;
-pub mod confirm;
 mod connect;
 mod doctor;
 mod fleet;
@@ -19,6 +18,8 @@ use crate::cli::{Cli, Command};
 use crate::exit;
 pub use crate::failure::{CmdError, CmdResult};
 use crate::preflight;
+/// The confirmation prompt lives in [`crate::report::confirm`]; commands reach it here.
+pub use crate::report::confirm;
 
 /// What the executor does after a failed billing call: fatal refusals stop the run; a write
 /// whose outcome is unknown is reconciled (only a billing error document proves a refusal, so

@@ -7,6 +7,7 @@
 
 pub mod catalog;
 mod cells;
+pub mod confirm;
 pub mod csv;
 pub mod data;
 pub mod doctor;

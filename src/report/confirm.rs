@@ -2,7 +2,8 @@
 //! (showing what will happen and what it costs) and refuses when stdin is not a terminal.
 //!
 //! Like Terraform, what cannot be undone (deleting services: `destroy`, `--prune`) needs
-//! the word `yes` typed out; anything else accepts `y` or `yes`.
+//! the word `yes` typed out; anything else accepts `y` or `yes`. The prompt is written to
+//! stderr here (commands reach this module as `commands::confirm`).
 
 use std::io::{BufRead, IsTerminal, Write};
 
