@@ -3,8 +3,9 @@
 //! (`.billfleet/sandbox.json`) so that `apply`, `status`, `prolong`, `destroy` rehearse a whole
 //! lifecycle in sequence.
 //!
-//! The password is asked for here (no echo) when nothing else gives it; how a failed call is
-//! explained to a person is [`crate::report::explain`].
+//! When nothing else gives the password it is asked for on the terminal (no echo, through
+//! [`crate::report::confirm::password`]); how a failed call is explained to a person is
+//! [`crate::report::explain`].
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -237,9 +238,8 @@ fn target_or_prompt(args: &BillingArgs, manifest_url: Option<&str>) -> Result<Ta
         }
     };
     let mut target = resolve_target(args, manifest_url, &stand_in)?;
-    crate::report::spinner::clear();
     let prompt = format!("Password for {} at {}: ", target.user, target.url);
-    let typed = rpassword::prompt_password(prompt)
+    let typed = crate::report::confirm::password(&prompt)
         .map_err(|e| CmdError::bad_input(format!("cannot read the password: {e}")))?;
     if typed.is_empty() {
         return Err(CmdError::bad_input("no password given"));

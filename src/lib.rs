@@ -9,7 +9,7 @@
 //! | [`cli`] | clap argument types only |
 //! | [`config`] | validated runtime options, profiles (TOML), credentials |
 //! | [`connect`] | from flags, profile, environment and manifest to a client (or the in-process sandbox); the password prompt |
-//! | [`manifest`] | the typed manifest, loading with positions, validation, domain patterns |
+//! | [`manifest`] | the typed manifest, loading with positions, validation, the domain-pattern parser, online checks against order forms, the `init` scaffold |
 //! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) → the Plan (order, update, delete, conflict, with exact calls); targets; saved plans |
 //! | [`protocol`] | leaf: the wire choices a billing speaks (dialect, format, login mode), shared by manifest and api |
 //! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds (no manifest types) |

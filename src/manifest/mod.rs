@@ -6,6 +6,11 @@
 //!    the JSON Schema generated from the types in [`model`]; credentials anywhere;
 //! 2. typed: the [`Manifest`] is deserialized from the (pruned) tree;
 //! 3. semantic ([`validate`]): domain patterns and domains, duplicates, totals, ids, URL.
+//!
+//! Beside loading: [`pattern`] is the one domain-pattern parser (expansion and look-alike
+//! matching), [`online`] checks a manifest against the billing's order forms (pure), and
+//! [`scaffold`] writes a commented manifest from an order form (`init`). The wire choices of
+//! `billing:` (dialect, format, login) are [`crate::protocol`]'s, re-exported here.
 
 mod check;
 mod de;
