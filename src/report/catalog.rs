@@ -1,5 +1,5 @@
 //! The catalog (`billfleet catalog`) as readable tables or one JSON object, written to any
-//! `W: Write`, or to stdout with [`print`].
+//! `W: Write`, or to stdout with [`print()`].
 
 use std::io::{self, Write};
 
