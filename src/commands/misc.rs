@@ -5,7 +5,6 @@ use clap::CommandFactory;
 use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::{Cli, CompletionsArgs, UnlockArgs};
-use crate::executor::{FleetLock, lock};
 use crate::exit;
 
 /// `billfleet completions SHELL`: the completion script on stdout.
@@ -37,21 +36,7 @@ pub fn schema() -> CmdResult {
 /// lock is refused (exit 3) naming its holder.
 pub fn unlock(args: &UnlockArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
-    let keys = preflight::lock_keys(&loaded.manifest, &args.manifest, &args.billing)?;
-    let dir = lock::default_dir().map_err(|e| CmdError::bad_input(e.to_string()))?;
-    let mut removed =
-        FleetLock::clear(&dir, &keys).map_err(|e| preflight::lock_error(&e, &args.manifest))?;
-    let legacy = crate::executor::state_dir(&args.manifest).join(format!(
-        "{}.lock",
-        args.manifest
-            .file_stem()
-            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy())
-    ));
-    if lock::clear_file(&legacy, "the manifest's old lock file")
-        .map_err(|e| preflight::lock_error(&e, &args.manifest))?
-    {
-        removed.push(legacy);
-    }
+    let removed = preflight::clear_locks(&loaded.manifest, &args.manifest, &args.billing)?;
     let mut text = String::new();
     if removed.is_empty() {
         text.push_str(&format!(
