@@ -20,6 +20,20 @@ pub enum Dialect {
     Bm6,
 }
 
+impl std::str::FromStr for Dialect {
+    type Err = String;
+
+    /// `bm4`, `bm5` or `bm6` (any case, surrounding blanks ignored).
+    fn from_str(text: &str) -> Result<Self, String> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "bm4" => Ok(Self::Bm4),
+            "bm5" => Ok(Self::Bm5),
+            "bm6" => Ok(Self::Bm6),
+            other => Err(format!("unknown dialect `{other}`: use bm4, bm5 or bm6")),
+        }
+    }
+}
+
 /// Response format (`out=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]

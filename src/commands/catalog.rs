@@ -15,14 +15,7 @@ use crate::report::catalog::{self, Detail, View};
 
 /// Reads `--dialect`: `bm4`, `bm5` or `bm6`.
 pub(super) fn parse_dialect(text: &str) -> Result<Dialect, CmdError> {
-    match text.trim().to_ascii_lowercase().as_str() {
-        "bm4" => Ok(Dialect::Bm4),
-        "bm5" => Ok(Dialect::Bm5),
-        "bm6" => Ok(Dialect::Bm6),
-        other => Err(CmdError::bad_input(format!(
-            "unknown dialect `{other}`: use bm4, bm5 or bm6"
-        ))),
-    }
+    text.parse().map_err(CmdError::bad_input)
 }
 
 /// `billfleet catalog`.

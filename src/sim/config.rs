@@ -40,6 +40,7 @@ pub fn from_args(args: &SandboxArgs) -> Result<SimConfig, String> {
     })
 }
 
+/// The faults the flags ask for; a share outside 0..=1 or an unknown login refusal is refused.
 pub fn faults_from_args(f: &FaultArgs) -> Result<Faults, String> {
     for (flag, share) in [
         ("--fail-before", f.fail_before),
