@@ -8,26 +8,38 @@
 //! |---|---|
 //! | [`cli`] | clap argument types only |
 //! | [`config`] | validated runtime options, profiles (TOML), credentials |
-//! | [`manifest`] | the typed manifest, loading with positions, validation, domain patterns |
+//! | [`connect`] | from flags, profile, environment and manifest to a client (or the in-process sandbox); the password prompt |
+//! | [`manifest`] | the typed manifest, loading with positions, validation, the domain-pattern parser, online checks against order forms, the `init` scaffold |
 //! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) → the Plan (order, update, delete, conflict, with exact calls); targets; saved plans |
-//! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds |
+//! | [`protocol`] | leaf: the wire choices a billing speaks (dialect, format, login mode), shared by manifest and api |
+//! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds (no manifest types) |
+//! | [`preflight`] | before spending: the account and group lock keys, report and journal writability |
+//! | [`catalog`] | what the billing sells: tariffs with prices, order forms (each list read once) |
+//! | [`doctor`] | `doctor`'s read-only probing of an install (checks, capture of every exchange) |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
 //! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |
 //! | [`report`] | the only code that writes to the terminal or report files |
 //! | [`sim`] | the embedded BILLmanager simulator with fault injection |
 //! | [`commands`] | one function per CLI command, gluing the above |
+//! | [`failure`] | `CmdError`: why a command stopped, with its exit code and typed cause |
 //! | [`money`], [`secret`], [`exit`] | amounts, redacted secrets, exit codes |
 
 pub mod api;
+pub mod catalog;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod connect;
+pub mod doctor;
 pub mod executor;
 pub mod exit;
+pub mod failure;
 pub mod manifest;
 pub mod money;
 pub mod pace;
 pub mod plan;
+pub mod preflight;
+pub mod protocol;
 pub mod report;
 pub mod secret;
 pub mod sim;

@@ -8,7 +8,7 @@ use std::time::Duration;
 use super::client::BillingClient;
 use super::doc::{Doc, Node};
 use super::error::{ApiError, BillingError, ErrorKind};
-use crate::manifest::LoginMode;
+use crate::protocol::LoginMode;
 use crate::secret::Secret;
 
 /// The session shared by every clone of a client.

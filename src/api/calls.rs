@@ -8,8 +8,8 @@ use super::error::{ApiError, ErrorKind};
 use super::types::{
     Account, EditForm, LicenseInfo, OrderAck, OrderForm, ProlongInfo, Quote, Tariff,
 };
-use crate::manifest::Dialect;
 use crate::money::Money;
+use crate::protocol::Dialect;
 
 /// A list action on services.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

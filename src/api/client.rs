@@ -18,8 +18,8 @@ use super::wire::{
     cap_retry_after, location_for_humans, normalize_url, parse_retry_after, read_body, redacted,
     trace_body, transport_error,
 };
-use crate::manifest::{Dialect, Format, LoginMode};
 use crate::pace::Pacer;
+use crate::protocol::{Dialect, Format, LoginMode};
 use crate::secret::{Scrubber, Secret};
 
 /// How to reach and log in to the billing.

@@ -8,6 +8,8 @@
 //! - [`error`]: [`ApiError`] and its classification by error `type`/`object`;
 //! - [`types`] and [`catalog`]: what the calls return and how it is read;
 //! - [`tap`]: an optional observer of every exchange, secrets removed (`doctor --capture`).
+//!
+//! It knows no manifest: the dialect, format and login mode come from [`crate::protocol`].
 
 mod auth;
 pub mod calls;

@@ -1,13 +1,10 @@
 //! Small commands: shell completions, the man page, the schema, clearing stale locks.
 
-use std::io::Write;
-
 use clap::CommandFactory;
 
 use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::{Cli, CompletionsArgs, UnlockArgs};
-use crate::executor::{FleetLock, lock};
 use crate::exit;
 
 /// `billfleet completions SHELL`: the completion script on stdout.
@@ -22,7 +19,9 @@ pub fn completions(args: &CompletionsArgs) -> CmdResult {
 /// `billfleet manpage`: the roff man page on stdout.
 pub fn manpage() -> CmdResult {
     let page = clap_mangen::Man::new(Cli::command());
-    page.render(&mut crate::report::stdout())
+    let mut roff = Vec::new();
+    page.render(&mut roff)
+        .and_then(|()| crate::report::data::write(&roff))
         .map_err(|e| CmdError::aborted(format!("cannot write the man page: {e}")))?;
     Ok(exit::OK)
 }
@@ -37,21 +36,7 @@ pub fn schema() -> CmdResult {
 /// lock is refused (exit 3) naming its holder.
 pub fn unlock(args: &UnlockArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
-    let keys = preflight::lock_keys(&loaded.manifest, &args.manifest, &args.billing)?;
-    let dir = lock::default_dir().map_err(|e| CmdError::bad_input(e.to_string()))?;
-    let mut removed =
-        FleetLock::clear(&dir, &keys).map_err(|e| preflight::lock_error(&e, &args.manifest))?;
-    let legacy = crate::executor::state_dir(&args.manifest).join(format!(
-        "{}.lock",
-        args.manifest
-            .file_stem()
-            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy())
-    ));
-    if lock::clear_file(&legacy, "the manifest's old lock file")
-        .map_err(|e| preflight::lock_error(&e, &args.manifest))?
-    {
-        removed.push(legacy);
-    }
+    let removed = preflight::clear_locks(&loaded.manifest, &args.manifest, &args.billing)?;
     let mut text = String::new();
     if removed.is_empty() {
         text.push_str(&format!(
@@ -67,9 +52,7 @@ pub fn unlock(args: &UnlockArgs) -> CmdResult {
 
 /// Writes `bytes` to stdout (a closed pipe ends the command quietly).
 fn write_out(bytes: &[u8]) -> CmdResult {
-    let mut out = crate::report::stdout();
-    out.write_all(bytes)
-        .and_then(|()| out.flush())
+    crate::report::data::write(bytes)
         .map_err(|e| CmdError::aborted(format!("cannot write to stdout: {e}")))?;
     Ok(exit::OK)
 }

@@ -2,16 +2,23 @@
 //!
 //! Loading runs three passes over one positioned YAML tree and reports every problem of all
 //! of them at once:
-//! 1. structural ([`check`]): keys, types, required keys, enum values and ranges, read from
+//! 1. structural (`check`): keys, types, required keys, enum values and ranges, read from
 //!    the JSON Schema generated from the types in [`model`]; credentials anywhere;
 //! 2. typed: the [`Manifest`] is deserialized from the (pruned) tree;
-//! 3. semantic ([`validate`]): domain patterns and domains, duplicates, totals, ids, URL.
+//! 3. semantic (`validate`): domain patterns and domains, duplicates, totals, ids, URL.
+//!
+//! Beside loading: [`pattern`] is the one domain-pattern parser (expansion and look-alike
+//! matching), [`online`] checks a manifest against the billing's order forms (pure), and
+//! [`scaffold`] writes a commented manifest from an order form (`init`). The wire choices of
+//! `billing:` (dialect, format, login) are [`crate::protocol`]'s, re-exported here.
 
 mod check;
 mod de;
 pub mod diag;
 pub mod model;
+pub mod online;
 pub mod pattern;
+pub mod scaffold;
 mod spans;
 mod validate;
 mod yaml;
@@ -46,8 +53,8 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// Position of a value by dotted path, e.g. "fleet.count", "fleets[1].addons.10",
-    /// "execution.rate", "billing.dialect" (list indexes count from 0; "" is the whole
+    /// Position of a value by dotted path, e.g. `fleet.count`, `fleets[1].addons.10`,
+    /// `execution.rate`, `billing.dialect` (list indexes count from 0; "" is the whole
     /// manifest). `None` when the manifest does not write that key.
     pub fn pos_of(&self, path: &str) -> Option<Pos> {
         self.spans.get(path).map(|s| s.value)

@@ -12,6 +12,8 @@ use schemars::JsonSchema;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::protocol::{Dialect, Format, LoginMode};
+
 /// A whole manifest.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -76,41 +78,6 @@ impl Default for Billing {
 
 fn yes() -> bool {
     true
-}
-
-/// BILLmanager API generation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Dialect {
-    /// BILLmanager 4: `vds.order.7`, price/period ids, `enum_`, `agree`, `payfrom`.
-    Bm4,
-    /// BILLmanager 5: `<type>.order.param` with `period`.
-    #[default]
-    Bm5,
-    /// BILLmanager 6: `v2.<type>.order.param` with `order_period`.
-    Bm6,
-}
-
-/// Response format (`out=`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Format {
-    /// `out=json`
-    #[default]
-    Json,
-    /// `out=xml`
-    Xml,
-}
-
-/// Authentication mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Deserialize, Serialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum LoginMode {
-    /// `func=auth` once, then `auth=<session id>`.
-    #[default]
-    Session,
-    /// `authinfo=user:password` in the body of every call.
-    Authinfo,
 }
 
 /// One group of identical servers.

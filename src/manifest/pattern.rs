@@ -1,4 +1,7 @@
 //! Domain patterns: `web-{seq:03}.example.com`, `{name}-{seq}.example.com`.
+//!
+//! The one parser of the pattern language: validation, expansion (`expand`) and recognising
+//! look-alike domains (`looks_like`, used by the plan to spot services of the fleet's shape).
 
 use std::fmt::Write as _;
 
@@ -69,6 +72,13 @@ impl DomainPattern {
         self.parts.iter().any(|p| matches!(p, Part::Seq { .. }))
     }
 
+    /// True when `domain` (ASCII case-insensitive) has this pattern's shape in group `name`:
+    /// `{name}` is the group name and each `{seq…}` any run of one or more digits, whatever
+    /// the declared width (`web-12345` looks like `web-{seq:03}`).
+    pub fn looks_like(&self, name: &str, domain: &str) -> bool {
+        shape_from(&self.parts, name, domain)
+    }
+
     /// The domain of server `seq` in group `name`.
     pub fn expand(&self, name: &str, seq: u64) -> String {
         let mut out = String::with_capacity(32);
@@ -88,6 +98,28 @@ impl DomainPattern {
             }
         }
     }
+}
+
+fn shape_from(parts: &[Part], name: &str, s: &str) -> bool {
+    match parts.split_first() {
+        None => s.is_empty(),
+        Some((Part::Text(t), rest)) => {
+            strip_prefix_ci(s, t).is_some_and(|tail| shape_from(rest, name, tail))
+        }
+        Some((Part::Name, rest)) => {
+            strip_prefix_ci(s, name).is_some_and(|tail| shape_from(rest, name, tail))
+        }
+        Some((Part::Seq { .. }, rest)) => {
+            let run = s.bytes().take_while(u8::is_ascii_digit).count();
+            (1..=run).any(|n| shape_from(rest, name, &s[n..]))
+        }
+    }
+}
+
+/// `s` without the prefix `p`, compared ASCII case-insensitively.
+fn strip_prefix_ci<'s>(s: &'s str, p: &str) -> Option<&'s str> {
+    let head = s.get(..p.len())?;
+    head.eq_ignore_ascii_case(p).then(|| &s[p.len()..])
 }
 
 fn parse_placeholder(inner: &str) -> Result<Part, String> {
@@ -174,6 +206,23 @@ mod tests {
         assert_eq!(e.offset, 4);
         let e = DomainPattern::parse("web}").unwrap_err();
         assert_eq!(e.offset, 3);
+    }
+
+    #[test]
+    fn look_alikes_match_digit_runs_and_names() {
+        let p = DomainPattern::parse("{name}-{seq:03}.Example.com").unwrap();
+        assert!(p.looks_like("web", "web-001.example.com"));
+        assert!(p.looks_like("web", "WEB-12345.example.com"));
+        assert!(!p.looks_like("web", "web-.example.com"));
+        assert!(!p.looks_like("web", "db-001.example.com"));
+        assert!(!p.looks_like("web", "web-001.example.com.evil"));
+        let two = DomainPattern::parse("n{seq}x{seq}.t").unwrap();
+        assert!(two.looks_like("g", "n12x3.t"));
+        assert!(!two.looks_like("g", "n12x.t"));
+        let fixed = DomainPattern::parse("one.example.com").unwrap();
+        assert!(fixed.looks_like("g", "one.example.com"));
+        assert!(!fixed.looks_like("g", "two.example.com"));
+        assert!(!fixed.looks_like("g", "oné.example.com"));
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use super::{Action, Existing, Leftover, Undeclared};
+use crate::manifest::pattern::DomainPattern;
 use crate::manifest::{Group, Manifest};
 
 /// Service statuses that count as present: ordered, active, suspended, processing.
@@ -78,14 +79,14 @@ fn conflicts(group: &Group, key: &str, service: &Existing) -> bool {
 /// pattern's shape, or a remoteid `<group>-<digits>`.
 pub(crate) struct Lookalike<'m> {
     group: &'m Group,
-    shape: Option<Shape>,
+    pattern: Option<DomainPattern>,
 }
 
 impl<'m> Lookalike<'m> {
     pub(crate) fn new(group: &'m Group) -> Self {
         Self {
             group,
-            shape: group.domain.as_deref().map(|p| Shape::new(p, &group.name)),
+            pattern: group.pattern().and_then(Result::ok),
         }
     }
 
@@ -100,8 +101,8 @@ impl<'m> Lookalike<'m> {
             .and_then(|r| r.strip_prefix(self.group.name.as_str()))
             .and_then(|r| r.strip_prefix('-'))
             .is_some_and(all_digits);
-        let by_domain = match (&self.shape, service.domain.as_deref()) {
-            (Some(shape), Some(domain)) => shape.matches(domain),
+        let by_domain = match (&self.pattern, service.domain.as_deref()) {
+            (Some(pattern), Some(domain)) => pattern.looks_like(&self.group.name, domain),
             _ => false,
         };
         by_remoteid || by_domain
@@ -169,87 +170,4 @@ pub(crate) fn leftovers(
 
 fn all_digits(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// A domain pattern as a sequence of literal text and digit runs (`{seq}` in any width).
-struct Shape {
-    pieces: Vec<Piece>,
-}
-
-enum Piece {
-    Text(String),
-    Digits,
-}
-
-impl Shape {
-    /// Reads the pattern text; `{name}` becomes the group name, `{seq…}` a digit run. Anything
-    /// else in braces is kept literally (a valid manifest has none).
-    fn new(pattern: &str, name: &str) -> Self {
-        let mut pieces = Vec::new();
-        let mut text = String::new();
-        let mut rest = pattern;
-        while let Some(open) = rest.find('{') {
-            text.push_str(&rest[..open]);
-            let Some(close) = rest[open..].find('}') else {
-                break;
-            };
-            let inner = &rest[open + 1..open + close];
-            if inner == "name" {
-                text.push_str(name);
-            } else if inner == "seq" || inner.starts_with("seq:") {
-                pieces.push(Piece::Text(std::mem::take(&mut text)));
-                pieces.push(Piece::Digits);
-            } else {
-                text.push_str(&rest[open..=open + close]);
-            }
-            rest = &rest[open + close + 1..];
-        }
-        text.push_str(rest);
-        pieces.push(Piece::Text(text));
-        for piece in &mut pieces {
-            if let Piece::Text(t) = piece {
-                t.make_ascii_lowercase();
-            }
-        }
-        Self { pieces }
-    }
-
-    /// True when `domain` (case-insensitive) has this shape.
-    fn matches(&self, domain: &str) -> bool {
-        match_from(&self.pieces, &domain.to_ascii_lowercase())
-    }
-}
-
-fn match_from(pieces: &[Piece], s: &str) -> bool {
-    match pieces.split_first() {
-        None => s.is_empty(),
-        Some((Piece::Text(t), rest)) => s
-            .strip_prefix(t.as_str())
-            .is_some_and(|tail| match_from(rest, tail)),
-        Some((Piece::Digits, rest)) => {
-            let run = s.bytes().take_while(u8::is_ascii_digit).count();
-            (1..=run).any(|n| match_from(rest, &s[n..]))
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shapes_match_digit_runs_and_names() {
-        let shape = Shape::new("{name}-{seq:03}.Example.com", "web");
-        assert!(shape.matches("web-001.example.com"));
-        assert!(shape.matches("WEB-12345.example.com"));
-        assert!(!shape.matches("web-.example.com"));
-        assert!(!shape.matches("db-001.example.com"));
-        assert!(!shape.matches("web-001.example.com.evil"));
-        let two = Shape::new("n{seq}x{seq}.t", "g");
-        assert!(two.matches("n12x3.t"));
-        assert!(!two.matches("n12x.t"));
-        let fixed = Shape::new("one.example.com", "g");
-        assert!(fixed.matches("one.example.com"));
-        assert!(!fixed.matches("two.example.com"));
-    }
 }

@@ -5,8 +5,13 @@
 //! so they never garble it. `-q` silences everything on stderr but errors; colour follows
 //! `NO_COLOR`, `CLICOLOR`, `CLICOLOR_FORCE` and whether each stream is a terminal ([`term`]).
 
+pub mod catalog;
 mod cells;
+pub mod confirm;
 pub mod csv;
+pub mod data;
+pub mod doctor;
+pub mod explain;
 pub mod inventory;
 pub mod lifecycle;
 pub mod progress;

@@ -29,6 +29,7 @@
 
 mod cart;
 mod catalog;
+pub mod config;
 mod doc;
 mod form;
 mod funcs;

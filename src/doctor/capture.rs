@@ -7,16 +7,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use crate::api::tap::{CapturedExchange, Tap};
-use crate::commands::CmdError;
+use crate::failure::CmdError;
 
 /// The capture file: JSON lines, owner-only.
-pub(super) struct Capture {
+pub struct Capture {
     out: Mutex<BufWriter<File>>,
     failed: AtomicBool,
 }
 
 impl Capture {
-    pub(super) fn create(path: &Path) -> Result<Arc<Self>, CmdError> {
+    /// Creates (or truncates) the capture file, owner-only.
+    pub fn create(path: &Path) -> Result<Arc<Self>, CmdError> {
         let mut options = std::fs::OpenOptions::new();
         options.write(true).create(true).truncate(true);
         #[cfg(unix)]
@@ -39,7 +40,8 @@ impl Capture {
         }))
     }
 
-    pub(super) fn tap(self: &Arc<Self>) -> Tap {
+    /// The tap that records every exchange in this file.
+    pub fn tap(self: &Arc<Self>) -> Tap {
         let me = Arc::clone(self);
         Arc::new(move |exchange: &CapturedExchange| me.record(exchange))
     }
@@ -54,7 +56,8 @@ impl Capture {
         }
     }
 
-    pub(super) fn finish(&self) -> std::io::Result<()> {
+    /// Flushes the file; an error when any exchange could not be written.
+    pub fn finish(&self) -> std::io::Result<()> {
         let mut out = self.out.lock().unwrap_or_else(|p| p.into_inner());
         out.flush()?;
         if self.failed.load(Ordering::Relaxed) {

@@ -1,6 +1,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::exit;
 use crate::manifest::Scalar;
 use crate::money::Money;
 

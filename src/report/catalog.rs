@@ -1,15 +1,16 @@
-//! The catalog as readable tables or one JSON object, written to any `W: Write`.
+//! The catalog (`billfleet catalog`) as readable tables or one JSON object, written to any
+//! `W: Write`, or to stdout with [`print()`].
 
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 
-use super::TariffRow;
 use crate::api::{AddonInfo, Choice, OrderForm};
+use crate::catalog::TariffRow;
 use crate::money::Money;
 
 /// One tariff's order form with what names it.
-pub(super) struct Detail<'a> {
+pub struct Detail<'a> {
     /// Item type.
     pub kind: &'a str,
     /// Tariff id.
@@ -56,7 +57,7 @@ fn opt(text: Option<&String>) -> String {
 }
 
 /// The tariff list as a table.
-pub(super) fn list_text<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -> io::Result<()> {
+pub fn list_text<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -> io::Result<()> {
     if rows.is_empty() {
         return writeln!(out, "The billing offers no {kind} tariffs.");
     }
@@ -97,7 +98,7 @@ pub(super) fn list_text<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -
 }
 
 /// The tariff list as one JSON object.
-pub(super) fn list_json<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -> io::Result<()> {
+pub fn list_json<W: Write>(kind: &str, rows: &[TariffRow], out: &mut W) -> io::Result<()> {
     let tariffs: Vec<Value> = rows
         .iter()
         .map(|r| {
@@ -161,7 +162,7 @@ fn addon_json(a: &AddonInfo) -> Value {
 }
 
 /// One tariff's form as one JSON object.
-pub(super) fn detail_json<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
+pub fn detail_json<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
     let f = d.form;
     let cur = currency(f);
     let doc = json!({
@@ -221,7 +222,7 @@ fn currency(form: &OrderForm) -> &str {
 }
 
 /// One tariff's form as readable tables.
-pub(super) fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
+pub fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<()> {
     let f = d.form;
     let cur = currency(f);
     match d.name {
@@ -284,6 +285,31 @@ pub(super) fn detail_text<W: Write>(d: &Detail<'_>, out: &mut W) -> io::Result<(
     section(out, "Periods (`period`)", &f.periods, cur)?;
     section(out, "Datacenters (`datacenter`)", &f.datacenters, cur)?;
     Ok(())
+}
+
+/// What `billfleet catalog` shows.
+pub enum View<'a> {
+    /// Every tariff of an item type with its prices.
+    List {
+        /// Item type.
+        kind: &'a str,
+        /// The tariffs.
+        rows: &'a [TariffRow],
+    },
+    /// One tariff's order form.
+    Detail(Detail<'a>),
+}
+
+/// Writes `view` to stdout as text, or as one JSON object when `json`.
+pub fn print(view: &View<'_>, json: bool) -> io::Result<()> {
+    let mut out = io::BufWriter::new(super::stdout());
+    match (view, json) {
+        (View::List { kind, rows }, false) => list_text(kind, rows, &mut out)?,
+        (View::List { kind, rows }, true) => list_json(kind, rows, &mut out)?,
+        (View::Detail(d), false) => detail_text(d, &mut out)?,
+        (View::Detail(d), true) => detail_json(d, &mut out)?,
+    }
+    out.flush()
 }
 
 #[cfg(test)]

@@ -4,17 +4,19 @@
 //!
 //! The lock keys come from the same settings the connection uses (`--sandbox`, `--url`,
 //! `BILLFLEET_URL`, `--profile`, the manifest's `billing.url`, `--user`), resolved without
-//! logging in and without asking for the password, so `billfleet unlock` finds them too.
+//! logging in and without asking for the password, so `billfleet unlock` finds them too
+//! ([`clear_locks`]).
+//! (Commands reach this module as `commands::preflight`, a re-export.)
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::CmdError;
-use super::connect::{SANDBOX_USER, sandbox_state_path};
 use crate::cli::BillingArgs;
 use crate::config::{ConfigError, check_url, find_profile};
+use crate::connect::{SANDBOX_USER, sandbox_state_path};
 use crate::executor::{FleetLock, LockError, LockKey, lock};
+use crate::failure::CmdError;
 use crate::manifest::Manifest;
 
 /// The lock keys of every group of `manifest` (read from `path`) on the account `billing`
@@ -70,6 +72,30 @@ pub(crate) async fn lock_fleet(
     FleetLock::acquire(&dir, &keys, Duration::from_secs(wait_secs))
         .await
         .map_err(|e| lock_error(&e, path))
+}
+
+/// Removes the lock files of `manifest`'s account and groups (and the per-manifest lock file
+/// of earlier versions) that no live process holds, and returns the files removed. A held
+/// lock is refused (exit 3) naming its holder.
+pub(crate) fn clear_locks(
+    manifest: &Manifest,
+    path: &Path,
+    billing: &BillingArgs,
+) -> Result<Vec<PathBuf>, CmdError> {
+    let keys = lock_keys(manifest, path, billing)?;
+    let dir = lock::default_dir().map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let mut removed = FleetLock::clear(&dir, &keys).map_err(|e| lock_error(&e, path))?;
+    let legacy = crate::executor::state_dir(path).join(format!(
+        "{}.lock",
+        path.file_stem()
+            .map_or_else(|| "manifest".into(), |s| s.to_string_lossy())
+    ));
+    if lock::clear_file(&legacy, "the manifest's old lock file")
+        .map_err(|e| lock_error(&e, path))?
+    {
+        removed.push(legacy);
+    }
+    Ok(removed)
 }
 
 /// A lock error as the command's error: a held lock says how to wait or clear it (exit 3).

@@ -2,7 +2,8 @@
 //! (showing what will happen and what it costs) and refuses when stdin is not a terminal.
 //!
 //! Like Terraform, what cannot be undone (deleting services: `destroy`, `--prune`) needs
-//! the word `yes` typed out; anything else accepts `y` or `yes`.
+//! the word `yes` typed out; anything else accepts `y` or `yes`. The prompts (this one, and
+//! the password's) are written here (commands reach this module as `commands::confirm`).
 
 use std::io::{BufRead, IsTerminal, Write};
 
@@ -86,6 +87,12 @@ pub fn confirm(yes: bool, question: &str) -> Decision {
     } else {
         Decision::Declined
     }
+}
+
+/// Asks for a password on the terminal, without echo (the spinner cleared first).
+pub fn password(prompt: &str) -> std::io::Result<String> {
+    crate::report::spinner::clear();
+    rpassword::prompt_password(prompt)
 }
 
 #[cfg(test)]
