@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::api::{BillingClient, ClientExtras, ClientOptions};
+use crate::api::{BillingClient, ClientExtras, ClientOptions, Progress};
 use crate::cli::BillingArgs;
 use crate::config::{ConfigError, ENV_PASSWORD, Target, resolve_target};
 use crate::failure::CmdError;
@@ -136,6 +136,7 @@ pub async fn connect(
     let extras = ClientExtras {
         login_key: target.key,
         max_retry_after,
+        progress: Some(Progress(Arc::new(crate::report::spinner::say))),
     };
     let client = BillingClient::with_extras(options, extras)
         .map_err(|e| CmdError::bad_input(e.to_string()))?;

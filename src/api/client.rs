@@ -52,6 +52,18 @@ pub struct ClientExtras {
     pub login_key: Option<Secret>,
     /// The longest `Retry-After` honoured; a longer one is cut to this.
     pub max_retry_after: Duration,
+    /// Told what a long read is doing ("surveying vds: page 2…"), for a spinner.
+    pub progress: Option<Progress>,
+}
+
+/// A sink for progress words of long reads (the terminal's spinner); never told a secret.
+#[derive(Clone)]
+pub struct Progress(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Default for ClientExtras {
@@ -59,6 +71,7 @@ impl Default for ClientExtras {
         Self {
             login_key: None,
             max_retry_after: super::wire::MAX_RETRY_AFTER,
+            progress: None,
         }
     }
 }
@@ -171,6 +184,13 @@ impl BillingClient {
                 tap,
             }),
         })
+    }
+
+    /// Tells the progress sink, if any, what a long read is doing.
+    pub(crate) fn progress(&self, words: &str) {
+        if let Some(Progress(sink)) = &self.inner.extras.progress {
+            sink(words);
+        }
     }
 
     /// The options the client was built with.

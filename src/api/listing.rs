@@ -202,7 +202,13 @@ impl BillingClient {
         loop {
             let page = match pending.take() {
                 Some(page) => page,
-                None => self.list_page(item_type, pager.page()).await?,
+                None => {
+                    let n = pager.page();
+                    if n > 1 {
+                        self.progress(&format!("surveying {item_type}: page {n}…"));
+                    }
+                    self.list_page(item_type, n).await?
+                }
             };
             if !pager.feed(page.rows, page.unreadable, page.total) {
                 break;

@@ -25,7 +25,7 @@ mod wire;
 mod xml;
 
 pub use calls::Action;
-pub use client::{BillingClient, CallKind, ClientExtras, ClientOptions};
+pub use client::{BillingClient, CallKind, ClientExtras, ClientOptions, Progress};
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use listing::{Listing, PAGE_SIZE};
