@@ -28,6 +28,8 @@ pub mod manifest;
 pub mod money;
 pub mod pace;
 pub mod plan;
+pub mod planfile;
 pub mod report;
 pub mod secret;
 pub mod sim;
+pub mod survey;

@@ -6,9 +6,8 @@ mod catalog;
 pub mod confirm;
 mod connect;
 mod doctor;
-mod fleet;
 mod init;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod misc;
 mod plan;
 mod preflight;
@@ -18,6 +17,9 @@ mod validate;
 use std::fmt;
 
 use self::lifecycle::FleetAction;
+// The fleet's service lists (moved to the survey stage; this path stays for the command
+// files that use it).
+use crate::survey::fleet;
 use crate::cli::{Cli, Command};
 use crate::exit;
 use crate::manifest::Diagnostics;
@@ -118,26 +120,9 @@ impl From<crate::config::ConfigError> for CmdError {
     }
 }
 
-/// What the executor does after a failed billing call: fatal refusals stop the run; a write
-/// whose outcome is unknown is reconciled (only a billing error document proves a refusal, so
-/// a 429 or 503 after a paid call is reconciled too, after the pause it asked for, which the
-/// client has already set on the shared pacer); a throttled read slows everyone; a call that
-/// may simply be sent again is retried; anything else fails that item only.
-pub(crate) fn error_class(error: &crate::api::ApiError) -> crate::executor::ErrorClass {
-    use crate::api::ErrorKind;
-    use crate::executor::ErrorClass;
-    if error.is_fatal() {
-        ErrorClass::Fatal
-    } else if error.outcome_unknown() {
-        ErrorClass::Unknown
-    } else if let ErrorKind::Throttled { retry_after } = error.kind {
-        ErrorClass::Throttle { after: retry_after }
-    } else if error.retryable() {
-        ErrorClass::Retry
-    } else {
-        ErrorClass::Permanent
-    }
-}
+/// The executor's class of a failed billing call (kept here for the command files that
+/// name it so; see [`crate::executor::retry::class_of`]).
+pub(crate) use crate::executor::retry::class_of as error_class;
 
 /// What a command returns: its exit code, or why it stopped.
 pub type CmdResult = Result<u8, CmdError>;

@@ -6,11 +6,14 @@
 //! Nothing here prints: the engine reports through [`Event`]s, which `report::progress`
 //! turns into the terminal output.
 
+pub mod converge;
 mod engine;
 pub mod interrupt;
 pub mod journal;
 pub mod lock;
+pub mod order;
 pub mod retry;
+pub mod wait;
 mod worker;
 
 use std::path::{Path, PathBuf};
@@ -19,7 +22,7 @@ pub use engine::{Event, Job, JobResult, Outcome, Policy, run};
 pub use interrupt::Interrupt;
 pub use journal::{Journal, JournalError, KeyState, Recorded, Replay};
 pub use lock::{FleetLock, LockError, LockKey};
-pub use retry::{Backoff, ErrorClass};
+pub use retry::{Backoff, ErrorClass, ReadRetry};
 
 /// The directory beside `manifest` that holds billfleet's own files for it.
 pub fn state_dir(manifest: &Path) -> PathBuf {

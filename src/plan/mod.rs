@@ -8,11 +8,13 @@
 //! [`Plan::select`] restricts a plan to `--target`s. Nothing here does I/O: [`render`] writes
 //! a plan to any `Write`, [`file`] reads and writes saved plans.
 
+pub mod budget;
 mod call;
 mod complete;
 pub mod drift;
 pub mod file;
 mod reconcile;
+pub mod resume;
 pub mod render;
 pub mod target;
 

@@ -8,14 +8,8 @@
 //! first when asked; then the fleet as listed, `--wait` for it to be active ([`wait`]); the
 //! CSV report, the inventory and the summary.
 
-pub(crate) mod converge;
-mod job;
-mod lists;
-mod moves;
-pub(crate) mod planfile;
-mod rows;
-mod survey;
-mod wait;
+// `doctor` reads edit forms the way `plan` does; the form reading moved to the survey stage.
+pub(crate) use crate::survey::forms as converge;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -25,24 +19,25 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
-use self::job::{Ctx, OrderJob, Placed, Slot};
-use self::lists::ServiceLists;
-use self::moves::Allocator;
-use self::rows::{Entry, Tally};
-use self::survey::ReadRetry;
 use super::confirm::{self, Decision};
 use super::connect::{Connection, Pace, connect};
 use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::ApplyArgs;
-use crate::executor::{self, Backoff, FleetLock, Interrupt, JobResult, Journal, Policy, Replay};
+use crate::executor::order::lists::ServiceLists;
+use crate::executor::order::moves::Allocator;
+use crate::executor::order::rows::{self, Entry, Tally};
+use crate::executor::order::{Ctx, OrderJob, Placed, Slot};
+use crate::executor::{self, Backoff, FleetLock, Interrupt, JobResult, Journal, Policy};
+use crate::executor::{ReadRetry, Replay, wait};
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::money::Money;
-use crate::pace::Pacer;
-use crate::plan::Targets;
 use crate::plan::file::SavedPlan;
+use crate::plan::{Action, Leftover, Plan, Targets, budget, resume};
+use crate::planfile;
 use crate::report::{self, ReportRow, RowOutcome, Summary, Ui};
+use crate::survey::{self, Survey, forms};
 
 /// The longest `--wait-timeout` accepted.
 const MAX_WAIT_TIMEOUT: Duration = Duration::from_secs(7 * 24 * 3600);
@@ -182,7 +177,8 @@ impl Apply<'_> {
             self.settings.pace,
         )
         .await?;
-        let mut survey = match survey::survey(&conn, manifest, self.settings.retry).await {
+        let retried = survey::survey_retried(&conn.client, manifest, self.settings.retry).await;
+        let mut survey = match retried {
             Ok(survey) => survey,
             Err(e) => {
                 conn.client.logout().await;
@@ -191,10 +187,10 @@ impl Apply<'_> {
         };
         let full = self.complete_plan(&conn, &mut survey).await?;
         let allocator = Allocator::new(
-            survey::group_ranges(manifest),
-            survey::used_domains(&survey, &replay),
+            resume::group_ranges(manifest),
+            resume::used_domains(&survey.services, &survey.plan, &replay),
         );
-        survey.plan = converge::order_view(&full);
+        survey.plan = full.order_view();
         let ctx = Arc::new(Ctx {
             client: conn.client.clone(),
             journal,
@@ -204,13 +200,14 @@ impl Apply<'_> {
         });
         let mut entries = rows::entries(manifest, &survey, &replay, &ctx);
         drop(replay);
-        converge::adjust_entries(&full, &mut entries);
+        rows::adjust_entries(&full, &mut entries);
         self.authorize(&entries, &survey, &full)?;
         preflight::before_spending(self.lock, &self.settings.report, Some(ctx.journal.path()))?;
         let mut tally = Tally::default();
         self.order(&ctx, &mut entries, &survey.unit_prices, &mut tally)
             .await;
-        self.converge(&conn, &full, &mut entries, &mut tally).await;
+        let (policy, interrupt) = (&self.settings.policy, self.interrupt);
+        executor::converge::converge(&conn.client, policy, interrupt, &full, &mut entries, &mut tally).await;
         let not_ready = self.observe(&conn, &mut entries, &tally).await;
         conn.client.logout().await;
         let rows = self.write_report(&entries)?;
@@ -234,26 +231,83 @@ impl Apply<'_> {
         Ok(rows::exit_code(&entries, &tally, not_ready))
     }
 
+    /// The survey's second half: targets, drift (edit forms), prune; with a saved plan, the
+    /// check that it still holds. Returns the whole plan (the survey keeps its own).
+    async fn complete_plan(
+        &self,
+        conn: &Connection,
+        survey: &mut Survey,
+    ) -> Result<Plan, CmdError> {
+        let how = forms::Completion {
+            targets: self.targets,
+            prune: self.args.prune,
+            policy: self.settings.policy.clone(),
+            cancel: self.interrupt.stop.clone(),
+        };
+        let unit_prices = survey.unit_prices.clone();
+        forms::complete(
+            &conn.client,
+            self.manifest,
+            &mut survey.plan,
+            &unit_prices,
+            how,
+        )
+        .await?;
+        if let Some(saved) = self.saved {
+            let here = planfile::billing_ref(&conn.client, conn.sandbox.is_some());
+            planfile::check(saved, &here, &survey.plan)?;
+        }
+        for server in survey.plan.servers.iter().filter(|s| s.targeted) {
+            if server.action == Action::Conflict && server.drift.is_some() {
+                tracing::warn!("{}: {}; left as it is", server.key, server.reason());
+            }
+        }
+        let kept: Vec<&str> = survey
+            .plan
+            .undeclared
+            .iter()
+            .filter(|u| u.targeted && u.action == Leftover::Orphan)
+            .map(|u| u.key.as_str())
+            .collect();
+        if !kept.is_empty() {
+            tracing::warn!(
+                "{} undeclared services of the fleet are kept ({}); `apply --prune` deletes them",
+                kept.len(),
+                kept.join(", ")
+            );
+        }
+        for blocked in &survey.plan.blocked {
+            tracing::error!(
+                "group `{}`: {}; nothing is ordered for it",
+                blocked.group,
+                blocked.reason
+            );
+        }
+        Ok(survey.plan.clone())
+    }
+
     /// The budget guard, then the confirmation. On a refusal the report still lists every
     /// server (nothing ordered).
     fn authorize(
         &self,
         entries: &[Entry],
-        survey: &survey::Survey,
-        plan: &crate::plan::Plan,
+        survey: &Survey,
+        plan: &Plan,
     ) -> Result<(), CmdError> {
-        let estimate = rows::estimate(self.manifest, entries, &survey.unit_prices);
-        let balance = &survey.balance;
-        if let Err(why) = rows::guard(&estimate, self.manifest.execution.max_spend, balance) {
+        let per_group = rows::to_order(entries);
+        let estimate = budget::estimate(self.manifest, &per_group, &survey.unit_prices);
+        let balance = &survey.plan.balance.clone().unwrap_or_default();
+        if let Err(why) = budget::guard(&estimate, self.manifest.execution.max_spend, balance) {
             self.write_report(entries)?;
             return Err(CmdError::aborted(why));
         }
-        let (updates, deletes) = converge::pending(plan);
+        let summary = plan.summary();
+        let (updates, deletes) = (summary.update, summary.delete);
         if estimate.count == 0 && updates + deletes == 0 {
             return Ok(());
         }
         for u in plan.undeclared.iter().filter(|u| u.targeted) {
-            if u.action == crate::plan::Leftover::Delete {
+            if u.action == Leftover::Delete {
                 report::eprint_line(&format!(
                     "to delete: service {} {} ({}, no longer declared)",
                     u.service.id,
@@ -331,9 +385,9 @@ impl Apply<'_> {
         let (events, received) = mpsc::unbounded_channel();
         let ui = Ui::new(jobs.len(), label).with_in_flight(Arc::clone(&self.interrupt.in_flight));
         let shown = tokio::spawn(ui.run(received));
-        // The client paces every request itself; the executor's own pacer only carries the
-        // cool-downs of throttled answers to every worker.
-        let pacer = Arc::new(Pacer::unlimited());
+        // One pacer: the client takes a rate-limit slot per request from it, the executor
+        // holds jobs back while a throttled answer cools it down.
+        let pacer = Arc::clone(&ctx.client.options().pacer);
         let stop = self.interrupt.stop.clone();
         let results = executor::run(jobs, &self.settings.policy, pacer, events, stop).await;
         // The display ends when the executor drops its sender; its counters are not needed.
