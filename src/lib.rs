@@ -1,21 +1,26 @@
 //! billfleet provisions whole fleets of hosting services through the ISPsystem BILLmanager
 //! billing API from a manifest kept in git.
 //!
-//! The data flows one way: **manifest → plan → executor → report**, with `api` underneath
-//! and `sim` beside.
+//! The data flows one way: **manifest → settings → survey → plan → executor → report**, with
+//! `api` underneath and `sim` beside. Each stage hands plain values to the next: the survey a
+//! [`survey::Survey`] (services, prices, balance), the planner a [`plan::Plan`], the executor
+//! its results and report rows.
 //!
 //! | module | owns |
 //! |---|---|
 //! | [`cli`] | clap argument types only |
-//! | [`config`] | validated runtime options, profiles (TOML), credentials |
+//! | [`config`] | profiles (TOML), credentials, where and as whom to connect |
+//! | [`settings`] | the one merge of flags and the manifest's `execution` into validated run settings |
 //! | [`manifest`] | the typed manifest, loading with positions, validation, domain patterns |
-//! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) → the Plan (order, update, delete, conflict, with exact calls); targets; saved plans |
+//! | [`survey`] | the reads before planning: login, account, service lists, price previews, edit forms (I/O, never a paid call) |
+//! | [`plan`] | pure: manifest + survey snapshot (services, edit forms, prices) + journal → the Plan (order, update, delete, conflict, with exact calls); targets; the budget guard; saved plans |
+//! | [`planfile`] | saved plans on disk: `plan --out` writes, `apply FILE` reads and checks them |
 //! | [`api`] | the BILLmanager client: dialects, auth, response decoding, error kinds |
 //! | [`pace`] | the shared rate limiter and cool-down every call passes through |
-//! | [`executor`] | retries, reconcile-before-retry, journal, lock, events |
+//! | [`executor`] | the engine (retries, reconcile-before-retry, events), the order jobs, convergence (updates, deletes), waiting for active servers, journal, lock |
 //! | [`report`] | the only code that writes to the terminal or report files |
 //! | [`sim`] | the embedded BILLmanager simulator with fault injection |
-//! | [`commands`] | one function per CLI command, gluing the above |
+//! | [`commands`] | one function per CLI command: parse → settings → survey → plan → confirm → execute → report |
 //! | [`money`], [`secret`], [`exit`] | amounts, redacted secrets, exit codes |
 
 pub mod api;
@@ -31,5 +36,6 @@ pub mod plan;
 pub mod planfile;
 pub mod report;
 pub mod secret;
+pub mod settings;
 pub mod sim;
 pub mod survey;

@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::api::BillingClient;
 use crate::cli::ApplyArgs;
 use crate::commands::CmdError;
-use crate::api::BillingClient;
 use crate::plan::Plan;
 use crate::plan::file::{self, BillingRef, ManifestRef, SavedPlan};
 

@@ -6,7 +6,7 @@ use std::io::Write;
 
 use tokio_util::sync::CancellationToken;
 
-use super::connect::{Pace, connect};
+use super::connect::connect;
 use super::{CmdError, CmdResult};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::executor::Policy;
@@ -14,6 +14,7 @@ use crate::exit;
 use crate::manifest::Manifest;
 use crate::plan::{self, Plan, Targets};
 use crate::planfile::{self, SaveContext};
+use crate::settings::Settings;
 use crate::survey::forms::{self, Completion};
 
 /// `billfleet plan`.
@@ -28,32 +29,7 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
         }
         plan
     } else {
-        let pace = Pace::from_execution(&manifest.execution, None);
-        let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
-        let found = crate::survey::survey(&conn.client, manifest).await?;
-        let mut plan = found.plan;
-        let how = Completion {
-            targets: targets.as_ref(),
-            prune: args.prune,
-            policy: read_policy(manifest),
-            cancel: CancellationToken::new(),
-        };
-        forms::complete(&conn.client, manifest, &mut plan, &found.unit_prices, how).await?;
-        if let (Some(out), true) = (&args.out, plan.blocked.is_empty()) {
-            let how = SaveContext {
-                manifest: &args.manifest,
-                prune: args.prune,
-                targets: &args.targets.target,
-            };
-            let billing = planfile::billing_ref(&conn.client, conn.sandbox.is_some());
-            planfile::save(out, &how, billing, &plan)?;
-            tracing::info!(
-                "plan saved to {}; `billfleet apply {}` applies it",
-                out.display(),
-                out.display()
-            );
-        }
-        plan
+        online(args, manifest, targets.as_ref()).await?
     };
     if let Some(problem) = blocked_error(&plan) {
         return Err(problem);
@@ -88,12 +64,52 @@ fn blocked_error(plan: &Plan) -> Option<CmdError> {
     )))
 }
 
-/// Concurrency and retries of the plan's reads (the manifest's `execution`).
+/// Concurrency and retries of the plan's reads, as [`Settings::for_plan`] merges them (for
+/// `doctor`, which reads edit forms the way `plan` does).
 pub(super) fn read_policy(manifest: &Manifest) -> Policy {
-    let execution = &manifest.execution;
-    Policy {
-        concurrency: usize::try_from(execution.concurrency).unwrap_or(1).max(1),
-        retries: u32::try_from(execution.retries).unwrap_or(0),
-        ..Policy::default()
+    Settings::for_plan(std::path::Path::new(""), manifest)
+        .map_or_else(|_| Policy::default(), |s| s.policy)
+}
+
+/// Connect, survey, complete the plan (edit forms, targets, prune), save it with `--out`;
+/// the session is closed whatever happened.
+async fn online(
+    args: &PlanArgs,
+    manifest: &Manifest,
+    targets: Option<&Targets>,
+) -> Result<Plan, CmdError> {
+    let settings = Settings::for_plan(&args.manifest, manifest)
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let pace = super::apply::pace(&settings);
+    let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
+    let planned = async {
+        let found = crate::survey::survey(&conn.client, manifest).await?;
+        let mut plan = found.plan;
+        let how = Completion {
+            targets,
+            prune: args.prune,
+            policy: settings.policy.clone(),
+            cancel: CancellationToken::new(),
+        };
+        forms::complete(&conn.client, manifest, &mut plan, &found.unit_prices, how).await?;
+        Ok::<_, CmdError>(plan)
     }
+    .await;
+    conn.client.logout().await;
+    let plan = planned?;
+    if let (Some(out), true) = (&args.out, plan.blocked.is_empty()) {
+        let how = SaveContext {
+            manifest: &args.manifest,
+            prune: args.prune,
+            targets: &args.targets.target,
+        };
+        let billing = planfile::billing_ref(&conn.client, conn.sandbox.is_some());
+        planfile::save(out, &how, billing, &plan)?;
+        tracing::info!(
+            "plan saved to {}; `billfleet apply {}` applies it",
+            out.display(),
+            out.display()
+        );
+    }
+    Ok(plan)
 }

@@ -143,6 +143,7 @@ fn faults_from_args(f: &FaultArgs) -> Result<Faults, CmdError> {
         redirect_to: f.redirect_to.clone(),
         firewall: f.firewall,
         refuse_orders: f.refuse_orders.clone(),
+        refuse_lists: f.refuse_lists.clone(),
         echo_secrets: f.echo_secrets,
         busy_share: f.busy_share,
         login_refusal: f.login_refusal.clone(),

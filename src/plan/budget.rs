@@ -45,11 +45,7 @@ pub fn estimate(
 /// The budget guard, the one every paid run passes before its first paid call: the estimate
 /// against `execution.max_spend`, then the part paid at once against the balance. `Err`
 /// says why nothing may be ordered.
-pub fn guard(
-    estimate: &Estimate,
-    max_spend: Option<f64>,
-    balance: &Money,
-) -> Result<(), String> {
+pub fn guard(estimate: &Estimate, max_spend: Option<f64>, balance: &Money) -> Result<(), String> {
     if estimate.count == 0 {
         return Ok(());
     }

@@ -14,8 +14,8 @@ mod complete;
 pub mod drift;
 pub mod file;
 mod reconcile;
-pub mod resume;
 pub mod render;
+pub mod resume;
 pub mod target;
 
 #[cfg(test)]

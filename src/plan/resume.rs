@@ -37,11 +37,7 @@ pub enum Decision {
 /// moved to another domain is present when a live service holds that domain (the only way to
 /// find a moved server where no remoteid is sent), and a pending call found live is logged
 /// as reconciled.
-pub fn decide(
-    server: &PlannedServer,
-    services: &[(String, Service)],
-    replay: &Replay,
-) -> Decision {
+pub fn decide(server: &PlannedServer, services: &[(String, Service)], replay: &Replay) -> Decision {
     let state = replay.state(&server.key);
     let pending = matches!(state, Some(KeyState::Pending { .. }));
     let decision = match (&server.action, &server.existing) {

@@ -107,4 +107,3 @@ fn block_service(plan: &mut Plan, id: &str, error: &str) {
         );
     }
 }
-

@@ -24,6 +24,8 @@ pub struct Survey {
     pub services: Vec<(String, Service)>,
     /// Price of one server per group (same order as the manifest's groups), when known.
     pub unit_prices: Vec<Option<Money>>,
+    /// A list that failed transiently (its groups are blocked): worth surveying again.
+    pub transient: Option<ApiError>,
 }
 
 /// A group that cannot be planned, because the list of its item type is not known complete:
@@ -39,17 +41,25 @@ struct Blocked {
 }
 
 impl Blocked {
-    /// The groups whose item type has a list gap.
-    fn find(manifest: &Manifest, gaps: &[(String, String)]) -> Vec<Self> {
+    /// The groups whose item type has a list gap or a failed list.
+    fn find(manifest: &Manifest, lists: &fleet::Lists) -> Vec<Self> {
         manifest
             .groups()
             .enumerate()
             .filter_map(|(group_index, group)| {
-                let (kind, why) = gaps.iter().find(|(kind, _)| *kind == group.kind)?;
+                let gap = lists.gaps.iter().find(|(kind, _)| *kind == group.kind);
+                let failed = lists.failed.iter().find(|(kind, _)| *kind == group.kind);
+                let reason = match (gap, failed) {
+                    (_, Some((kind, e))) => format!("the {kind} service list failed: {e}"),
+                    (Some((kind, why)), None) => {
+                        format!("the {kind} service list is not known to be complete ({why})")
+                    }
+                    (None, None) => return None,
+                };
                 Some(Self {
                     group_index,
                     group: group.name.clone(),
-                    reason: format!("the {kind} service list is not known to be complete ({why})"),
+                    reason,
                 })
             })
             .collect()
@@ -82,7 +92,12 @@ pub async fn survey(client: &BillingClient, manifest: &Manifest) -> Result<Surve
     let (account, lists, mut quotes) =
         tokio::join!(account, fleet::list_each(client, manifest), previews);
     let (account, lists) = (account?, lists?);
-    let blocked = Blocked::find(manifest, &lists.gaps);
+    let blocked = Blocked::find(manifest, &lists);
+    let transient = lists
+        .failed
+        .into_iter()
+        .map(|(_, e)| e)
+        .find(ApiError::retryable);
     let services = lists.services;
     let mut plan = plan::plan_against(manifest, &fleet::existing_all(&services));
     for b in &blocked {
@@ -120,6 +135,7 @@ pub async fn survey(client: &BillingClient, manifest: &Manifest) -> Result<Surve
         plan,
         services,
         unit_prices,
+        transient,
     })
 }
 
@@ -160,7 +176,6 @@ fn with_currency(total: Money, balance: &Money) -> Money {
     }
 }
 
-
 /// Logs in, lists, plans and prices (the dry run's survey, retried on transient failures);
 /// a group with servers to order that the survey could not price is asked again.
 pub async fn survey_retried(
@@ -168,9 +183,7 @@ pub async fn survey_retried(
     manifest: &Manifest,
     retry: ReadRetry,
 ) -> Result<Survey, ApiError> {
-    let found = retry
-        .run(|| survey(client, manifest))
-        .await?;
+    let found = retry.run(|| survey(client, manifest)).await?;
     let balance = found.plan.balance.clone().unwrap_or_default();
     let mut unit_prices = found.unit_prices;
     for (index, group) in manifest.groups().enumerate() {

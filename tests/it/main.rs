@@ -14,6 +14,7 @@ mod lists;
 mod locks;
 mod manifest;
 mod onboard;
+mod pipeline;
 mod plan;
 mod roundtrip;
 mod sandbox;

@@ -80,11 +80,7 @@ impl ServiceLists {
 
     /// The services of `item_type` as listed by a call made after `after` (the listing says
     /// whether it is known complete: a server missing from an incomplete one is not absent).
-    pub async fn since(
-        &self,
-        item_type: &str,
-        after: Instant,
-    ) -> Result<Arc<Listing>, ApiError> {
+    pub async fn since(&self, item_type: &str, after: Instant) -> Result<Arc<Listing>, ApiError> {
         let mut cache = self.cache.lock().await;
         if let Some((asked, services)) = cache.get(item_type)
             && *asked >= after

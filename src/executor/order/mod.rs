@@ -17,6 +17,7 @@ use crate::plan::OrderCall;
 
 pub mod lists;
 pub mod moves;
+pub mod phases;
 pub mod rows;
 
 use self::lists::{Holder, ServiceLists, find_live, holder};

@@ -27,10 +27,7 @@ struct GroupSeqs {
 
 impl Allocator {
     /// Groups as `(name, pattern, first seq after the range)`, and the domains already used.
-    pub fn new(
-        groups: Vec<(String, Option<DomainPattern>, u64)>,
-        used: HashSet<String>,
-    ) -> Self {
+    pub fn new(groups: Vec<(String, Option<DomainPattern>, u64)>, used: HashSet<String>) -> Self {
         let groups = groups
             .into_iter()
             .map(|(name, pattern, next)| GroupSeqs {

@@ -70,12 +70,7 @@ impl Entry {
 }
 
 /// The rows of every declared server, with a [`Slot`] for each one to order.
-pub fn entries(
-    manifest: &Manifest,
-    survey: &Survey,
-    replay: &Replay,
-    ctx: &Ctx,
-) -> Vec<Entry> {
+pub fn entries(manifest: &Manifest, survey: &Survey, replay: &Replay, ctx: &Ctx) -> Vec<Entry> {
     let groups: Vec<&Group> = manifest.groups().collect();
     let sends_remoteid: Vec<bool> = groups
         .iter()
