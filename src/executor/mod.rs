@@ -1,7 +1,10 @@
 //! The executor: one generic engine that runs jobs under a [`Policy`] (concurrency, retries
-//! with back-off, reconcile-before-retry, failure limit, stop), plus what makes a paid run
-//! safe to interrupt and rerun: the [`journal`], the account-and-fleet [`lock`] and the
-//! handling of Ctrl-C and SIGTERM ([`interrupt`]).
+//! with back-off, reconcile-before-retry, failure limit, stop) through the run's one pacer
+//! (the client's: the engine waits out its cool-downs, each call takes its rate slot in the
+//! client); the jobs of `apply` ([`order`]: paid orders with their lists, domain allocator,
+//! rows and phases; [`converge`]: updates and deletes; [`wait`]: until active); and what
+//! makes a paid run safe to interrupt and rerun: the [`journal`], the account-and-fleet
+//! [`lock`] and the handling of Ctrl-C and SIGTERM ([`interrupt`]).
 //!
 //! Nothing here prints: the engine reports through [`Event`]s, which `report::progress`
 //! turns into the terminal output.

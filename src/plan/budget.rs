@@ -6,14 +6,27 @@ use std::collections::HashMap;
 use crate::manifest::{Dialect, Manifest, Payment};
 use crate::money::Money;
 
-/// What ordering would cost, as far as the billing priced it.
+/// What a paid run (orders, renewals) would cost, as far as the billing priced it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Estimate {
-    /// Servers to order.
+    /// Paid calls to make (servers to order, services to renew).
     pub count: usize,
     /// Their total, `None` when some group has no price.
     pub total: Option<Money>,
     /// The part paid from the balance at once, `None` when some such group has no price.
     pub from_balance: Option<Money>,
+}
+
+impl Estimate {
+    /// A renewal of `count` services costing `total` (`None`: some renewal has no price),
+    /// all paid from the balance at once.
+    pub fn renewal(count: usize, total: Option<Money>) -> Self {
+        Self {
+            count,
+            from_balance: total.clone(),
+            total,
+        }
+    }
 }
 
 /// Adds up the unit prices of the servers to order (`per_group`: group position → count).
@@ -44,8 +57,14 @@ pub fn estimate(
 
 /// The budget guard, the one every paid run passes before its first paid call: the estimate
 /// against `execution.max_spend`, then the part paid at once against the balance. `Err`
-/// says why nothing may be ordered.
-pub fn guard(estimate: &Estimate, max_spend: Option<f64>, balance: &Money) -> Result<(), String> {
+/// says why nothing may be done; `nothing` ends it ("nothing was ordered", "nothing was
+/// renewed"). `apply` calls it with [`estimate`], `prolong` with [`Estimate::renewal`].
+pub fn guard(
+    estimate: &Estimate,
+    max_spend: Option<f64>,
+    balance: &Money,
+    nothing: &str,
+) -> Result<(), String> {
     if estimate.count == 0 {
         return Ok(());
     }
@@ -54,13 +73,12 @@ pub fn guard(estimate: &Estimate, max_spend: Option<f64>, balance: &Money) -> Re
             None => {
                 return Err(format!(
                     "execution.max_spend is {max}, but the billing stated no price for some \
-                     servers, so the cost is unknown; nothing was ordered"
+                     servers, so the cost is unknown; {nothing}"
                 ));
             }
             Some(total) if total.exceeds(max) => {
                 return Err(format!(
-                    "the estimated cost {} {} exceeds execution.max_spend {max}; nothing was \
-                     ordered",
+                    "the estimated cost {} {} exceeds execution.max_spend {max}; {nothing}",
                     total.amount(),
                     total.currency
                 ));
@@ -70,7 +88,7 @@ pub fn guard(estimate: &Estimate, max_spend: Option<f64>, balance: &Money) -> Re
     }
     match &estimate.from_balance {
         Some(cost) if cost.value() > balance.value() => Err(format!(
-            "the estimated cost {} {} exceeds the balance {} {}; nothing was ordered",
+            "the estimated cost {} {} exceeds the balance {} {}; {nothing}",
             cost.amount(),
             cost.currency,
             balance.amount(),
@@ -95,6 +113,20 @@ mod tests {
             total: total.map(eur),
             from_balance: from_balance.map(eur),
         }
+    }
+
+    fn guard(e: &Estimate, max: Option<f64>, balance: &Money) -> Result<(), String> {
+        super::guard(e, max, balance, "nothing was ordered")
+    }
+
+    #[test]
+    fn renewals_are_paid_from_the_balance() {
+        let balance = Money::new(1_000, "EUR");
+        let r = Estimate::renewal(2, Some(Money::new(1_001, "EUR")));
+        let refused = super::guard(&r, None, &balance, "nothing was renewed").unwrap_err();
+        assert!(refused.ends_with("nothing was renewed"), "{refused}");
+        let unknown = super::guard(&Estimate::renewal(2, None), Some(5.0), &balance, "-");
+        assert!(unknown.is_err());
     }
 
     #[test]

@@ -19,11 +19,11 @@ use super::connect::{Connection, Pace, connect};
 use super::preflight;
 use super::{CmdError, CmdResult};
 use crate::cli::ApplyArgs;
+use crate::executor::order::Ctx;
 use crate::executor::order::lists::ServiceLists;
 use crate::executor::order::moves::Allocator;
-use crate::executor::order::rows::{self, Entry, Tally};
-use crate::executor::order::Ctx;
 use crate::executor::order::phases::Phases;
+use crate::executor::order::rows::{self, Entry, Tally};
 use crate::executor::{self, FleetLock, Interrupt, Journal, Replay};
 use crate::exit;
 use crate::manifest::Manifest;
@@ -255,7 +255,8 @@ impl Apply<'_> {
         let per_group = rows::to_order(entries);
         let estimate = budget::estimate(self.manifest, &per_group, &survey.unit_prices);
         let balance = &survey.plan.balance.clone().unwrap_or_default();
-        if let Err(why) = budget::guard(&estimate, self.manifest.execution.max_spend, balance) {
+        let max_spend = self.manifest.execution.max_spend;
+        if let Err(why) = budget::guard(&estimate, max_spend, balance, "nothing was ordered") {
             self.write_report(entries)?;
             return Err(CmdError::aborted(why));
         }

@@ -19,7 +19,8 @@ use crate::report::RowOutcome;
 
 /// Starts showing one executor run's events: `(jobs, label, events)` → the display's task,
 /// which ends when the executor drops its sender.
-pub type Show<'a> = dyn Fn(usize, &str, mpsc::UnboundedReceiver<Event>) -> JoinHandle<()> + Sync + 'a;
+pub type Show<'a> =
+    dyn Fn(usize, &str, mpsc::UnboundedReceiver<Event>) -> JoinHandle<()> + Sync + 'a;
 
 /// What the order phase needs of the run.
 pub struct Phases<'a> {
@@ -45,12 +46,7 @@ pub struct Phases<'a> {
 
 impl Phases<'_> {
     /// The orders: the canary batch first when asked, then the rest.
-    pub async fn order(
-        &self,
-        entries: &mut [Entry],
-        prices: &[Option<Money>],
-        tally: &mut Tally,
-    ) {
+    pub async fn order(&self, entries: &mut [Entry], prices: &[Option<Money>], tally: &mut Tally) {
         let slots: Vec<Arc<Slot>> = entries.iter().filter_map(|e| e.slot.clone()).collect();
         let index: HashMap<String, usize> = entries
             .iter()
@@ -80,11 +76,7 @@ impl Phases<'_> {
     }
 
     /// One executor run over `slots`, its events shown by the progress display.
-    async fn execute(
-        &self,
-        slots: &[Arc<Slot>],
-        label: &str,
-    ) -> Vec<JobResult<Placed>> {
+    async fn execute(&self, slots: &[Arc<Slot>], label: &str) -> Vec<JobResult<Placed>> {
         let jobs: Vec<OrderJob> = slots
             .iter()
             .map(|slot| OrderJob {
@@ -98,19 +90,14 @@ impl Phases<'_> {
         // holds jobs back while a throttled answer cools it down.
         let pacer = Arc::clone(&self.ctx.client.options().pacer);
         let stop = self.interrupt.stop.clone();
-        let results = executor::run(jobs, &self.policy, pacer, events, stop).await;
+        let results = executor::run(jobs, self.policy, pacer, events, stop).await;
         // The display ends when the executor drops its sender; its counters are not needed.
         let _ = shown.await;
         results
     }
 
     /// Every canary server must be ordered and become active before the rest is ordered.
-    async fn check_canary(
-        &self,
-                entries: &mut [Entry],
-        canary: &[Arc<Slot>],
-        tally: &mut Tally,
-    ) {
+    async fn check_canary(&self, entries: &mut [Entry], canary: &[Arc<Slot>], tally: &mut Tally) {
         let keys: HashSet<&str> = canary.iter().map(|s| s.key.as_str()).collect();
         let in_canary = |e: &Entry| keys.contains(e.key.as_str());
         if let Some(bad) = entries.iter().find(|e| in_canary(e) && !e.is_present()) {
