@@ -7,7 +7,7 @@
 //! present servers whose edit form differs into updates or conflicts ([`drift`]);
 //! [`Plan::select`] restricts a plan to `--target`s; [`resume`] adds what the journal of
 //! earlier runs knows (pending calls, moved servers); [`budget`] is the one budget guard.
-//! Nothing here does I/O: [`render`] writes a plan to any `Write`, [`file`] turns saved plans
+//! Nothing here does I/O: [`render`] writes a plan to any `Write`, [`mod@file`] turns saved plans
 //! into text and back (the files themselves: `crate::planfile`).
 
 pub mod budget;

@@ -4,8 +4,9 @@
 //! ([`crate::survey`]) and complete the plan; build the rows and order slots from the plan and
 //! the journal ([`rows`]); the budget guard ([`budget`]) and the confirmation; the orders
 //! through the executor ([`crate::executor::order`]), a canary batch first when asked; the
-//! updates and deletes ([`crate::executor::converge`]); the fleet as listed, `--wait` for it
-//! ([`wait`]); then the CSV report, the inventory and the summary ([`crate::report`]).
+//! updates and deletes ([`crate::executor::converge`]); the fleet as listed, `--wait` for
+//! it ([`crate::executor::wait`]); then the CSV report, the inventory and the summary
+//! ([`crate::report`]).
 
 // `doctor` reads edit forms the way `plan` does; the form reading moved to the survey stage.
 pub(crate) use crate::survey::forms as converge;
