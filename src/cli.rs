@@ -447,4 +447,7 @@ pub struct FaultArgs {
     /// On/off addons take the words on/off instead of 1/0.
     #[arg(long)]
     pub off_values: bool,
+    /// Refuse service lists with a billing error of this type (e.g. access).
+    #[arg(long, value_name = "TYPE")]
+    pub refuse_lists: Option<String>,
 }

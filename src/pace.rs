@@ -1,6 +1,8 @@
 //! The pacer every billing call passes through: a `governor` rate limiter shared by all
 //! workers (orders, lists, logins alike), plus a shared cool-down that a throttled or busy
-//! answer sets so the whole run slows down, not just the worker that saw it.
+//! answer sets so the whole run slows down, not just the worker that saw it. There is one per
+//! run: the client waits on it for every request, and the executor is handed the same one
+//! (`Connection::pacer`), holding jobs back while it cools down.
 
 use std::num::NonZeroU32;
 use std::sync::Mutex;
@@ -49,6 +51,17 @@ impl Pacer {
 
     /// Waits for any cool-down, then for a slot of the rate limit.
     pub async fn wait(&self) {
+        self.cooled().await;
+        if let Some(limiter) = &self.limiter {
+            limiter.until_ready().await;
+        }
+        self.calls.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Waits for any cool-down only: the executor holds a job back here before it runs, and
+    /// the job's own calls then take their slots of the rate limit in [`Pacer::wait`] (the
+    /// client's), so one pacer both limits the rate and carries every cool-down.
+    pub async fn cooled(&self) {
         loop {
             let until = *self
                 .cooldown_until
@@ -59,10 +72,6 @@ impl Pacer {
                 _ => break,
             }
         }
-        if let Some(limiter) = &self.limiter {
-            limiter.until_ready().await;
-        }
-        self.calls.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Holds every caller back for `pause` from now (extends, never shortens, a cool-down).

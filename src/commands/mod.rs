@@ -5,42 +5,27 @@ mod apply;
 mod catalog;
 mod connect;
 mod doctor;
-mod fleet;
 mod init;
-mod lifecycle;
+pub(crate) mod lifecycle;
 mod misc;
 mod plan;
 mod sandbox;
 mod validate;
 
 use self::lifecycle::FleetAction;
+// The fleet's service lists (moved to the survey stage; this path stays for the command
+// files that use it).
 use crate::cli::{Cli, Command};
 use crate::exit;
 pub use crate::failure::{CmdError, CmdResult};
 use crate::preflight;
 /// The confirmation prompt lives in [`crate::report::confirm`]; commands reach it here.
 pub use crate::report::confirm;
+use crate::survey::fleet;
 
-/// What the executor does after a failed billing call: fatal refusals stop the run; a write
-/// whose outcome is unknown is reconciled (only a billing error document proves a refusal, so
-/// a 429 or 503 after a paid call is reconciled too, after the pause it asked for, which the
-/// client has already set on the shared pacer); a throttled read slows everyone; a call that
-/// may simply be sent again is retried; anything else fails that item only.
-pub(crate) fn error_class(error: &crate::api::ApiError) -> crate::executor::ErrorClass {
-    use crate::api::ErrorKind;
-    use crate::executor::ErrorClass;
-    if error.is_fatal() {
-        ErrorClass::Fatal
-    } else if error.outcome_unknown() {
-        ErrorClass::Unknown
-    } else if let ErrorKind::Throttled { retry_after } = error.kind {
-        ErrorClass::Throttle { after: retry_after }
-    } else if error.retryable() {
-        ErrorClass::Retry
-    } else {
-        ErrorClass::Permanent
-    }
-}
+/// The executor's class of a failed billing call (kept here for the command files that
+/// name it so; see [`crate::executor::retry::class_of`]).
+pub(crate) use crate::executor::retry::class_of as error_class;
 
 /// Whether a command may change services (a closed stdout then stops it like Ctrl-C and
 /// exits 3; a read-only command just ends, exit 0).

@@ -1,7 +1,11 @@
-//! How a failed call is handled: the error classes jobs map their errors to, and the
-//! exponential back-off with full jitter between attempts.
+//! How a failed call is handled: the error classes jobs map their errors to (and the one
+//! mapping of billing errors, [`class_of`]), the exponential back-off with full jitter between
+//! attempts, and the retries of plain reads ([`ReadRetry`]).
 
+use std::future::Future;
 use std::time::Duration;
+
+use crate::api::{ApiError, ErrorKind};
 
 use rand::Rng;
 
@@ -87,6 +91,57 @@ impl Backoff {
             Some(after) => jittered.max(after),
             None => jittered,
         }
+    }
+}
+
+/// Retries of read calls (lists, whoami, previews) that failed transiently.
+#[derive(Debug, Clone, Copy)]
+pub struct ReadRetry {
+    /// Further attempts after the first.
+    pub retries: u32,
+    /// Waits between attempts.
+    pub backoff: Backoff,
+}
+
+impl ReadRetry {
+    /// Runs `call` until it succeeds, fails for good, or the retries are used up.
+    pub async fn run<T, F, Fut>(&self, mut call: F) -> Result<T, ApiError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, ApiError>>,
+    {
+        let mut failures = 0u32;
+        loop {
+            match call().await {
+                Ok(value) => return Ok(value),
+                Err(e) if e.retryable() && failures < self.retries => {
+                    let wait = self.backoff.delay(failures, e.retry_after());
+                    tracing::debug!("{e}; retrying in {:.1}s", wait.as_secs_f64());
+                    failures += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// What the executor does after a failed billing call: fatal refusals stop the run; a write
+/// whose outcome is unknown is reconciled (only a billing error document proves a refusal, so
+/// a 429 or 503 after a paid call is reconciled too, after the pause it asked for, which the
+/// client has already set on the shared pacer); a throttled read slows everyone; a call that
+/// may simply be sent again is retried; anything else fails that item only.
+pub fn class_of(error: &ApiError) -> ErrorClass {
+    if error.is_fatal() {
+        ErrorClass::Fatal
+    } else if error.outcome_unknown() {
+        ErrorClass::Unknown
+    } else if let ErrorKind::Throttled { retry_after } = error.kind {
+        ErrorClass::Throttle { after: retry_after }
+    } else if error.retryable() {
+        ErrorClass::Retry
+    } else {
+        ErrorClass::Permanent
     }
 }
 

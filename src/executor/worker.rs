@@ -57,12 +57,13 @@ impl Shared {
         }
     }
 
-    /// Waits for the pacer; false when the run stopped first (nothing may be sent then).
+    /// Waits out the pacer's cool-down (the job's calls take their rate-limit slots in the
+    /// client); false when the run stopped first (nothing may be sent then).
     async fn pace(&self) -> bool {
         tokio::select! {
             biased;
             () = self.halt.cancelled() => false,
-            () = self.pacer.wait() => true,
+            () = self.pacer.cooled() => true,
         }
     }
 
@@ -229,7 +230,7 @@ impl<J: Job> Worker<'_, J> {
             // A look-up only reads, so it goes on after a stop (Ctrl-C, SIGTERM): what was in
             // flight is settled before the report is written. Its retries are not waited for
             // once stopping (see `back_off`), so this stays bounded by the retry budget.
-            self.shared.pacer.wait().await;
+            self.shared.pacer.cooled().await;
             checks += 1;
             let error = match self.job.reconcile().await {
                 Ok(found) => return Ok(found),

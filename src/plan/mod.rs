@@ -5,9 +5,12 @@
 //! reconciles with the services the billing already has (and finds the fleet's leftovers:
 //! services whose remoteid names a seq outside its group's range); [`Plan::with_forms`] turns
 //! present servers whose edit form differs into updates or conflicts ([`drift`]);
-//! [`Plan::select`] restricts a plan to `--target`s. Nothing here does I/O: [`render`] writes
-//! a plan to any `Write`, [`file`] reads and writes saved plans.
+//! [`Plan::select`] restricts a plan to `--target`s; [`resume`] adds what the journal of
+//! earlier runs knows (pending calls, moved servers); [`budget`] is the one budget guard.
+//! Nothing here does I/O: [`render`] writes a plan to any `Write`, [`mod@file`] turns saved plans
+//! into text and back (the files themselves: `crate::planfile`).
 
+pub mod budget;
 mod call;
 mod complete;
 pub mod drift;
@@ -16,6 +19,7 @@ pub mod fleet;
 mod reconcile;
 pub mod render;
 pub mod renewal;
+pub mod resume;
 pub mod target;
 
 #[cfg(test)]

@@ -13,6 +13,8 @@ use crate::money::Money;
 
 /// Rows shown in full per group; above this a group shows its head, tail and conflicts.
 const FULL_ROWS: usize = 50;
+/// The width text output fits (a plain terminal).
+const WIDTH: usize = 80;
 /// Rows shown at the start of a long group.
 const HEAD_ROWS: usize = 10;
 /// Rows shown at the end of a long group.
@@ -246,7 +248,7 @@ fn write_group<W: Write>(w: &mut W, servers: &[&PlannedServer]) -> io::Result<()
     match servers.iter().find_map(|s| s.call.as_ref()) {
         Some(call) => {
             writeln!(w, ": {}", call.func)?;
-            writeln!(w, "  common: {}", join(call.common.iter()))?;
+            writeln!(w, "{}", wrap("  common: ", &join(call.common.iter())))?;
         }
         None => writeln!(w)?,
     }
@@ -265,8 +267,8 @@ fn write_group<W: Write>(w: &mut W, servers: &[&PlannedServer]) -> io::Result<()
         std::array::from_fn(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0));
     let [wa, wk, wd] = widths;
     let line = |[action, key, domain, params]: [String; 4]| {
-        let line = format!("  {action:wa$}  {key:wk$}  {domain:wd$}  {params}");
-        line.trim_end().to_owned()
+        let head = format!("  {action:wa$}  {key:wk$}  {domain:wd$}  ");
+        wrap(&head, &params).trim_end().to_owned()
     };
     let mut rows = rows.into_iter().map(line);
     if let Some(header) = rows.next() {
@@ -352,4 +354,49 @@ fn join<'a>(params: impl Iterator<Item = &'a (String, String)>) -> String {
         out.push_str(v);
     }
     out
+}
+
+/// `head` then the words of `text`, broken into lines of at most [`WIDTH`] characters where
+/// the words allow; continuation lines are indented to the end of `head` (or by six when
+/// `head` is wide).
+fn wrap(head: &str, text: &str) -> String {
+    let start = head.chars().count();
+    let indent = if start <= WIDTH / 2 { start } else { 6 };
+    let mut out = head.to_owned();
+    let mut column = start;
+    let mut first = true;
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let len = word.chars().count();
+        // A wide head (a long domain) may send even the first word to the next line.
+        if (!first || indent < start) && column + 1 + len > WIDTH {
+            out.truncate(out.trim_end().len());
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            column = indent;
+        } else if !first {
+            out.push(' ');
+            column += 1;
+        }
+        out.push_str(word);
+        column += len;
+        first = false;
+    }
+    out
+}
+
+#[cfg(test)]
+mod wrap_tests {
+    use super::{WIDTH, wrap};
+
+    #[test]
+    fn long_parameter_lists_fit_the_width() {
+        let words = (0..40).map(|i| format!("addon_{i}=1")).collect::<Vec<_>>();
+        let text = wrap("  common: ", &words.join(" "));
+        assert!(text.lines().count() > 1);
+        for line in text.lines() {
+            assert!(line.chars().count() <= WIDTH, "{line}");
+        }
+        assert!(text.lines().skip(1).all(|l| l.starts_with("          a")));
+        assert_eq!(wrap("  x ", "a b"), "  x a b");
+    }
 }

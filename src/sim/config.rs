@@ -82,6 +82,7 @@ pub fn faults_from_args(f: &FaultArgs) -> Result<Faults, String> {
         refuse_orders: f.refuse_orders.clone(),
         echo_secrets: f.echo_secrets,
         busy_share: f.busy_share,
+        refuse_lists: f.refuse_lists.clone(),
         login_refusal: f.login_refusal.clone(),
         shapes: shapes_from_args(f)?,
     })

@@ -164,7 +164,10 @@ pub(crate) fn dispatch(mut call: Call<'_>) -> Done {
             Func::Filter(t) => Ok(lists::filter(&mut call, &account, t)),
             Func::Edit(t) => manage::edit(&mut call, &account, t),
             Func::Act(t, action) => manage::act(&mut call, &account, t, action),
-            Func::List(t) => Ok(lists::list(&call, &account, t)),
+            Func::List(t) => match super::refusals::list(call.core) {
+                Some(refused) => Err(refused),
+                None => Ok(lists::list(&call, &account, t)),
+            },
             Func::Unknown => {
                 Err(
                     ApiError::new("missed", "func", format!("Unknown function '{name}'"))

@@ -129,6 +129,9 @@ pub struct Faults {
     pub login_refusal: Option<String>,
     /// Which of the publicly seen shapes the order forms are answered in.
     pub shapes: FormShapes,
+    /// Service lists (`func=<type>`) are refused with a billing error of this type (e.g.
+    /// `access`, which is fatal; anything else fails the list).
+    pub refuse_lists: Option<String>,
 }
 
 /// Simulator settings.

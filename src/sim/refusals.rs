@@ -51,6 +51,16 @@ pub(crate) fn order(core: &Core) -> Option<ApiError> {
     Some(ApiError::new(kind, "", msg))
 }
 
+/// A service list refused with the configured error type.
+pub(crate) fn list(core: &Core) -> Option<ApiError> {
+    let kind = core.faults.refuse_lists.as_deref()?;
+    let msg = match kind {
+        "access" => "Insufficient privileges to perform the operation",
+        _ => "The list cannot be shown now",
+    };
+    Some(ApiError::new(kind, "", msg))
+}
+
 /// "Request in process, please wait": the type is not documented; the simulator uses the
 /// legacy generic type `msg`.
 pub(crate) fn busy() -> ApiError {

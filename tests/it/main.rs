@@ -15,6 +15,7 @@ mod lists;
 mod locks;
 mod manifest;
 mod onboard;
+mod pipeline;
 mod plan;
 mod roundtrip;
 mod sandbox;

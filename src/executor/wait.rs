@@ -14,9 +14,9 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{ApiError, BillingClient, Service, is_license_type};
 use crate::report::inventory::{self, InventoryHost};
 
-use super::lists::is_live;
-use super::rows::Entry;
-use super::survey::ReadRetry;
+use super::order::rows::Entry;
+use super::retry::ReadRetry;
+use crate::plan::resume::is_live;
 
 /// First pause between polls.
 const FIRST_PAUSE: Duration = Duration::from_secs(1);
@@ -24,7 +24,7 @@ const FIRST_PAUSE: Duration = Duration::from_secs(1);
 const MAX_PAUSE: Duration = Duration::from_secs(15);
 
 /// Reads the lists once and updates the rows of the entries `which` selects.
-pub(super) async fn refresh(
+pub async fn refresh(
     client: &BillingClient,
     retry: ReadRetry,
     entries: &mut [Entry],
@@ -98,7 +98,7 @@ impl<'a> ListIndex<'a> {
 
 /// Polls until every entry `which` selects is active with an address, `timeout` has passed,
 /// or `stop` fires. Returns how many are still not ready.
-pub(super) async fn until_active(
+pub async fn until_active(
     client: &BillingClient,
     retry: ReadRetry,
     entries: &mut [Entry],
@@ -137,7 +137,7 @@ fn needs_key(e: &Entry) -> bool {
 /// Reads the key of every active license `which` selects that has none yet: one read-only
 /// `<type>.edit elid=ID` each. A license whose key is not issued yet stays without one (the
 /// next poll asks again).
-pub(super) async fn collect_keys(
+pub async fn collect_keys(
     client: &BillingClient,
     retry: ReadRetry,
     entries: &mut [Entry],
@@ -158,7 +158,7 @@ pub(super) async fn collect_keys(
 }
 
 /// Writes the Ansible inventory of every active server with an address.
-pub(super) fn write_inventory(path: &Path, entries: &[Entry]) -> std::io::Result<usize> {
+pub fn write_inventory(path: &Path, entries: &[Entry]) -> std::io::Result<usize> {
     let hosts: Vec<InventoryHost> = entries
         .iter()
         .filter(|e| e.is_present() && e.is_ready())

@@ -1,6 +1,7 @@
 //! The declared servers of a run as report rows: what each starts as (present, to order,
-//! in conflict, not plannable), what the executor made of it, the estimate the budget guard
-//! checks, and the exit code the rows add up to.
+//! in conflict, not plannable, not targeted), what the executor made of it, and the exit code
+//! the rows add up to. The plan and the journal decide; this only builds the rows and the
+//! [`Slot`]s of the servers to order.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -8,16 +9,17 @@ use std::sync::Arc;
 use crate::api::Service;
 use crate::executor::{ErrorClass, JobResult, Outcome, Replay};
 use crate::exit;
-use crate::manifest::{Dialect, Group, Manifest, OnCollision, Payment};
+use crate::manifest::{Group, Manifest, OnCollision};
 use crate::money::Money;
-use crate::plan::{self, OrderCall, PlannedServer};
+use crate::plan::resume::{Decision, decide};
+use crate::plan::{self, OrderCall, Plan, PlannedServer};
 use crate::report::{ReportRow, RowOutcome};
+use crate::survey::Survey;
 
-use super::job::{Ctx, Placed, Slot};
-use super::survey::{Decision, Survey, decide};
+use super::{Ctx, Placed, Slot};
 
 /// One declared server through the run.
-pub(super) struct Entry {
+pub struct Entry {
     /// Its report row, kept up to date.
     pub row: ReportRow,
     /// `<group>-<seq>`.
@@ -34,13 +36,13 @@ pub(super) struct Entry {
 
 impl Entry {
     /// True once the billing shows the service active with an address.
-    pub(super) fn is_ready(&self) -> bool {
+    pub fn is_ready(&self) -> bool {
         self.row.status.as_deref() == Some("2")
             && self.row.ip.as_deref().is_some_and(|ip| !ip.is_empty())
     }
 
     /// True for servers that exist after the run (ordered now or before, updated).
-    pub(super) fn is_present(&self) -> bool {
+    pub fn is_present(&self) -> bool {
         matches!(
             self.row.outcome,
             RowOutcome::Ordered | RowOutcome::Exists | RowOutcome::Updated
@@ -48,7 +50,7 @@ impl Entry {
     }
 
     /// Takes the status, address and expiry of `service` into the row.
-    pub(super) fn observe(&mut self, service: &Service) {
+    pub fn observe(&mut self, service: &Service) {
         if self.row.service_id.is_none() {
             self.row.service_id = Some(service.id.clone());
         }
@@ -68,12 +70,7 @@ impl Entry {
 }
 
 /// The rows of every declared server, with a [`Slot`] for each one to order.
-pub(super) fn entries(
-    manifest: &Manifest,
-    survey: &Survey,
-    replay: &Replay,
-    ctx: &Ctx,
-) -> Vec<Entry> {
+pub fn entries(manifest: &Manifest, survey: &Survey, replay: &Replay, ctx: &Ctx) -> Vec<Entry> {
     let groups: Vec<&Group> = manifest.groups().collect();
     let sends_remoteid: Vec<bool> = groups
         .iter()
@@ -167,100 +164,71 @@ fn conflict(entry: &mut Entry, server: &PlannedServer, call: OrderCall, ctx: &Ct
     }
 }
 
-/// What ordering would cost, as far as the billing priced it.
-pub(super) struct Estimate {
-    /// Servers to order.
-    pub count: usize,
-    /// Their total, `None` when some group has no price.
-    pub total: Option<Money>,
-    /// The part paid from the balance at once, `None` when some such group has no price.
-    pub from_balance: Option<Money>,
+/// Rows the order path does not make: `skipped` for servers `--target` left out, `failed`
+/// for orders of blocked groups (nothing is sent for them), and the undeclared services
+/// (after the declared ones).
+pub fn adjust_entries(plan: &Plan, entries: &mut Vec<Entry>) {
+    for entry in entries.iter_mut() {
+        if let Some(reason) = plan.blocked_reason(entry.group_index)
+            && entry.slot.is_some()
+        {
+            entry.slot = None;
+            entry.row.outcome = RowOutcome::Failed;
+            entry.row.error = Some(format!("the plan cannot be completed: {reason}"));
+        }
+    }
+    for s in plan.servers.iter().filter(|s| !s.targeted) {
+        let domain = s.domain.clone().unwrap_or_default();
+        let mut row = ReportRow::new(&*s.group, s.seq, domain, RowOutcome::Skipped);
+        row.remoteid = Some(s.key.clone());
+        row.service_id = s.existing.as_ref().map(|e| e.id.clone());
+        entries.push(entry(row, s.key.clone(), s.group_index, &s.item_type));
+    }
+    for u in plan.undeclared.iter().filter(|u| u.targeted) {
+        let domain = u.service.domain.clone().unwrap_or_default();
+        let mut row = ReportRow::new(&*u.group, u.seq, domain, RowOutcome::Skipped);
+        row.remoteid = Some(u.key.clone());
+        row.service_id = Some(u.service.id.clone());
+        row.status = Some(u.service.status.to_string());
+        entries.push(entry(
+            row,
+            u.key.clone(),
+            u.group_index,
+            &u.service.item_type,
+        ));
+    }
 }
 
-/// Adds up the unit prices of the servers to order.
-pub(super) fn estimate(
-    manifest: &Manifest,
-    entries: &[Entry],
-    prices: &[Option<Money>],
-) -> Estimate {
+fn entry(row: ReportRow, key: String, group_index: usize, item_type: &str) -> Entry {
+    Entry {
+        row,
+        key,
+        group_index,
+        item_type: item_type.to_owned(),
+        declared: None,
+        slot: None,
+    }
+}
+
+/// How many servers of each group (by position) are to be ordered, for the budget guard.
+pub fn to_order(entries: &[Entry]) -> HashMap<usize, u64> {
     let mut per_group: HashMap<usize, u64> = HashMap::new();
     for entry in entries.iter().filter(|e| e.slot.is_some()) {
         *per_group.entry(entry.group_index).or_insert(0) += 1;
     }
-    let mut total = Some(Money::default());
-    let mut from_balance = Some(Money::default());
-    for (index, group) in manifest.groups().enumerate() {
-        let Some(&n) = per_group.get(&index) else {
-            continue;
-        };
-        let part = prices.get(index).cloned().flatten().map(|p| p.times(n));
-        let add = |sum: Option<Money>| sum.zip(part.clone()).map(|(s, p)| s.plus(&p));
-        total = add(total);
-        if group.payment == Payment::Balance || manifest.billing.dialect == Dialect::Bm4 {
-            from_balance = add(from_balance);
-        }
-    }
-    Estimate {
-        count: per_group.values().sum::<u64>() as usize,
-        total,
-        from_balance,
-    }
-}
-
-/// The budget guard: `Err` says why nothing may be ordered.
-pub(super) fn guard(
-    estimate: &Estimate,
-    max_spend: Option<f64>,
-    balance: &Money,
-) -> Result<(), String> {
-    if estimate.count == 0 {
-        return Ok(());
-    }
-    if let Some(max) = max_spend {
-        match &estimate.total {
-            None => {
-                return Err(format!(
-                    "execution.max_spend is {max}, but the billing stated no price for some \
-                     servers, so the cost is unknown; nothing was ordered"
-                ));
-            }
-            Some(total) if total.exceeds(max) => {
-                return Err(format!(
-                    "the estimated cost {} {} exceeds execution.max_spend {max}; nothing was \
-                     ordered",
-                    total.amount(),
-                    total.currency
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    match &estimate.from_balance {
-        Some(cost) if cost.value() > balance.value() => Err(format!(
-            "the estimated cost {} {} exceeds the balance {} {}; nothing was ordered",
-            cost.amount(),
-            cost.currency,
-            balance.amount(),
-            balance.currency
-        )),
-        None => {
-            tracing::warn!("the cost is unknown, so the balance cannot be checked before ordering");
-            Ok(())
-        }
-        Some(_) => Ok(()),
-    }
+    per_group
 }
 
 /// How the executor phases ended.
 #[derive(Debug, Default)]
-pub(super) struct Tally {
+pub struct Tally {
     /// Why the run stopped early, if it did.
     pub stopped: Option<String>,
 }
 
 /// Takes the results of one executor run into the rows; notes a stop (fatal error, failure
 /// limit, Ctrl-C) in `tally`.
-pub(super) fn record(
+pub fn record(
     entries: &mut [Entry],
     index: &HashMap<String, usize>,
     results: Vec<JobResult<Placed>>,
@@ -310,7 +278,7 @@ pub(super) fn record(
 }
 
 /// The exit code the rows add up to.
-pub(super) fn exit_code(entries: &[Entry], tally: &Tally, not_ready: usize) -> u8 {
+pub fn exit_code(entries: &[Entry], tally: &Tally, not_ready: usize) -> u8 {
     if tally.stopped.is_some() {
         return exit::ABORTED;
     }
@@ -322,38 +290,5 @@ pub(super) fn exit_code(entries: &[Entry], tally: &Tally, not_ready: usize) -> u
         exit::SOME_FAILED
     } else {
         exit::OK
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn estimate(count: usize, total: Option<i64>, from_balance: Option<i64>) -> Estimate {
-        let eur = |c| Money::new(c, "EUR");
-        Estimate {
-            count,
-            total: total.map(eur),
-            from_balance: from_balance.map(eur),
-        }
-    }
-
-    #[test]
-    fn budget_guard() {
-        let balance = Money::new(10_000, "EUR");
-        assert!(guard(&estimate(2, Some(5_000), Some(5_000)), Some(50.0), &balance).is_ok());
-        let over = guard(&estimate(2, Some(5_001), Some(5_001)), Some(50.0), &balance);
-        assert!(
-            over.unwrap_err()
-                .contains("50.01 EUR exceeds execution.max_spend 50")
-        );
-        let unknown = guard(&estimate(2, None, None), Some(50.0), &balance);
-        assert!(unknown.unwrap_err().contains("unknown"));
-        assert!(guard(&estimate(2, None, None), None, &balance).is_ok());
-        let poor = guard(&estimate(2, Some(10_001), Some(10_001)), None, &balance);
-        assert!(poor.unwrap_err().contains("exceeds the balance 100.00 EUR"));
-        // Orders left in the basket are not paid from the balance now.
-        assert!(guard(&estimate(2, Some(10_001), Some(0)), None, &balance).is_ok());
-        assert!(guard(&estimate(0, None, None), Some(0.0), &balance).is_ok());
     }
 }

@@ -8,13 +8,10 @@ use tokio::time::Instant;
 
 use crate::api::{ApiError, BillingClient, Listing, Service};
 
-/// A live service (ordered, active, suspended or processing).
-pub(super) fn is_live(service: &Service) -> bool {
-    matches!(service.status, 1 | 2 | 3 | 5)
-}
+pub use crate::plan::resume::is_live;
 
 /// The live service of `services` that is this server: by remoteid, else by exact domain.
-pub(super) fn find_live<'a>(
+pub fn find_live<'a>(
     services: &'a [Service],
     remoteid: Option<&str>,
     domain: Option<&str>,
@@ -34,7 +31,7 @@ pub(super) fn find_live<'a>(
 
 /// Who holds a domain the billing refused as taken, by a list asked for after the refusal.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) enum Holder<'a> {
+pub enum Holder<'a> {
     /// This account's live service at that domain, with the server's remoteid or none: the
     /// server itself (ordered by an earlier or a concurrent run).
     Ours(&'a Service),
@@ -46,7 +43,7 @@ pub(super) enum Holder<'a> {
 
 /// Who holds `domain`, refused as taken for the server sending `remoteid`, by `listing`.
 /// A live service with another remoteid is another server, never this one.
-pub(super) fn holder<'a>(listing: &'a Listing, domain: &str, remoteid: Option<&str>) -> Holder<'a> {
+pub fn holder<'a>(listing: &'a Listing, domain: &str, remoteid: Option<&str>) -> Holder<'a> {
     let found = find_live(&listing.services, None, Some(domain)).filter(|s| {
         match (s.remoteid.as_deref(), remoteid) {
             (Some(held), Some(mine)) => held == mine,
@@ -63,7 +60,7 @@ pub(super) fn holder<'a>(listing: &'a Listing, domain: &str, remoteid: Option<&s
 /// The service lists of a run, shared by every reconcile: a look-up reuses a list only when
 /// that list was asked for after the answer (or failure) of the call being checked (so a reconcile never misses
 /// an order that did land), and concurrent look-ups share one list call.
-pub(super) struct ServiceLists {
+pub struct ServiceLists {
     client: BillingClient,
     // A tokio mutex: held across the list call, so concurrent reconciles wait for one list.
     cache: tokio::sync::Mutex<HashMap<String, Listed>>,
@@ -74,7 +71,7 @@ type Listed = (Instant, Arc<Listing>);
 
 impl ServiceLists {
     /// Lists through `client`.
-    pub(super) fn new(client: BillingClient) -> Self {
+    pub fn new(client: BillingClient) -> Self {
         Self {
             client,
             cache: tokio::sync::Mutex::new(HashMap::new()),
@@ -83,11 +80,7 @@ impl ServiceLists {
 
     /// The services of `item_type` as listed by a call made after `after` (the listing says
     /// whether it is known complete: a server missing from an incomplete one is not absent).
-    pub(super) async fn since(
-        &self,
-        item_type: &str,
-        after: Instant,
-    ) -> Result<Arc<Listing>, ApiError> {
+    pub async fn since(&self, item_type: &str, after: Instant) -> Result<Arc<Listing>, ApiError> {
         let mut cache = self.cache.lock().await;
         if let Some((asked, services)) = cache.get(item_type)
             && *asked >= after

@@ -1,4 +1,4 @@
-//! One paid order per declared server, as an executor [`Job`]: the journal intent before
+//! Ordering: one paid order per declared server, as an executor [`Job`]: the journal intent before
 //! each call, the call, the outcome after it. A domain refused as taken is first looked up in
 //! this account's services (a list asked for after the refusal): held by this account, the
 //! server `exists` and nothing moves; held by someone else, the server moves to the next free
@@ -15,15 +15,20 @@ use crate::executor::{ErrorClass, Job, Journal, JournalError, Recorded};
 use crate::manifest::OnCollision;
 use crate::plan::OrderCall;
 
-use super::lists::{Holder, ServiceLists, find_live, holder};
-use super::moves::Allocator;
+pub mod lists;
+pub mod moves;
+pub mod phases;
+pub mod rows;
+
+use self::lists::{Holder, ServiceLists, find_live, holder};
+use self::moves::Allocator;
 
 /// How often one server may move to another domain before it gives up.
 const MAX_MOVES: u32 = 1000;
 
 /// What a successful order (or a reconcile that found it) yields.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Placed {
+pub struct Placed {
     /// The new service's id, when the billing said or the list showed it.
     pub service_id: Option<String>,
     /// The server was found existing (its domain refused as taken by this account's own
@@ -33,7 +38,7 @@ pub(super) struct Placed {
 
 /// Why an order job failed.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum JobError {
+pub enum JobError {
     /// The billing refused or could not be reached.
     #[error(transparent)]
     Api(#[from] ApiError),
@@ -54,7 +59,7 @@ pub(super) enum JobError {
 }
 
 /// What every order job of a run shares.
-pub(super) struct Ctx {
+pub struct Ctx {
     /// The billing.
     pub client: BillingClient,
     /// The apply journal.
@@ -68,7 +73,7 @@ pub(super) struct Ctx {
 }
 
 /// One server to order, shared between its job and the code that reports on it.
-pub(super) struct Slot {
+pub struct Slot {
     /// `<group>-<seq>`.
     pub key: String,
     /// Name of the group.
@@ -87,7 +92,7 @@ pub(super) struct Slot {
 
 impl Slot {
     /// A server to order with `call`, starting at `domain`.
-    pub(super) fn new(
+    pub fn new(
         key: String,
         group: String,
         group_index: usize,
@@ -108,7 +113,7 @@ impl Slot {
     }
 
     /// The domain the server has now (after any move).
-    pub(super) fn domain(&self) -> Option<String> {
+    pub fn domain(&self) -> Option<String> {
         self.domain
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -120,12 +125,12 @@ impl Slot {
     }
 
     /// Order calls sent for this server.
-    pub(super) fn calls(&self) -> u32 {
+    pub fn calls(&self) -> u32 {
         self.calls.load(Ordering::Relaxed)
     }
 
     /// The `remoteid` the order carries, if any.
-    pub(super) fn remoteid(&self) -> Option<&str> {
+    pub fn remoteid(&self) -> Option<&str> {
         self.call.get("remoteid")
     }
 
@@ -146,7 +151,7 @@ impl Slot {
 }
 
 /// The executor's job for one [`Slot`].
-pub(super) struct OrderJob {
+pub struct OrderJob {
     /// The server.
     pub slot: Arc<Slot>,
     /// What all jobs share.
@@ -357,11 +362,11 @@ impl Job for OrderJob {
 
 /// What the executor does after a failed billing call: a taken domain is the collision
 /// policy's business (never a blind retry); everything else as for every command.
-pub(super) fn classify_api(e: &ApiError) -> ErrorClass {
+pub fn classify_api(e: &ApiError) -> ErrorClass {
     if domain_taken(e) {
         ErrorClass::Permanent
     } else {
-        super::super::error_class(e)
+        crate::executor::retry::class_of(e)
     }
 }
 

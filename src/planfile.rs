@@ -1,18 +1,18 @@
-//! Saved plans on the command line: `plan --out FILE` writes one ([`save`]); `apply FILE`
+//! Saved plans on disk (the I/O beside the pure [`crate::plan::file`]): `plan --out FILE` writes one ([`save`]); `apply FILE`
 //! recognises one by its marker ([`resolve`]), and before anything that changes anything is
 //! sent checks that it still holds ([`check`]): the manifest's bytes, the billing, and every
 //! action with what it depends on. Otherwise: exit 3, "the saved plan is stale; plan again".
 
 use std::path::{Path, PathBuf};
 
+use crate::api::BillingClient;
 use crate::cli::ApplyArgs;
 use crate::commands::CmdError;
-use crate::commands::connect::Connection;
 use crate::plan::Plan;
 use crate::plan::file::{self, BillingRef, ManifestRef, SavedPlan};
 
 /// `apply`'s arguments once a saved plan (if one was given) is resolved.
-pub(super) struct Resolved {
+pub struct Resolved {
     /// The arguments, with the manifest path, `--prune` and `--target` of the saved plan.
     pub args: ApplyArgs,
     /// The saved plan, when the argument was one.
@@ -21,7 +21,7 @@ pub(super) struct Resolved {
 
 /// Reads `args.manifest`: a saved plan is detected by its marker; anything else is taken for
 /// a manifest (loading reports its errors).
-pub(super) fn resolve(args: &ApplyArgs) -> Result<Resolved, CmdError> {
+pub fn resolve(args: &ApplyArgs) -> Result<Resolved, CmdError> {
     let not_saved = || Resolved {
         args: args.clone(),
         saved: None,
@@ -64,7 +64,7 @@ fn stale(detail: &str) -> CmdError {
 }
 
 /// The manifest's bytes must be those planned.
-pub(super) fn check_manifest(saved: &SavedPlan, manifest: &Path) -> Result<(), CmdError> {
+pub fn check_manifest(saved: &SavedPlan, manifest: &Path) -> Result<(), CmdError> {
     let bytes = std::fs::read(manifest)
         .map_err(|e| CmdError::bad_input(format!("cannot read {}: {e}", manifest.display())))?;
     if file::sha256_hex(&bytes) != saved.manifest.sha256 {
@@ -78,9 +78,8 @@ pub(super) fn check_manifest(saved: &SavedPlan, manifest: &Path) -> Result<(), C
 
 /// The billing and user must be those planned, and every action must still be what the
 /// billing shows now (`fresh`: the same manifest planned again).
-pub(super) fn check(saved: &SavedPlan, conn: &Connection, fresh: &Plan) -> Result<(), CmdError> {
-    let here = billing_ref(conn);
-    if here != saved.billing {
+pub fn check(saved: &SavedPlan, here: &BillingRef, fresh: &Plan) -> Result<(), CmdError> {
+    if *here != saved.billing {
         return Err(stale(&format!(
             "it was made for {} as {}, this run talks to {} as {}",
             saved.billing.url, saved.billing.user, here.url, here.user
@@ -101,9 +100,9 @@ pub(super) fn check(saved: &SavedPlan, conn: &Connection, fresh: &Plan) -> Resul
 
 /// Where a plan is made: the billing URL without any user info, and the user. The sandbox
 /// listens on a new port each run, so it is named, not addressed.
-fn billing_ref(conn: &Connection) -> BillingRef {
-    let opts = conn.client.options();
-    let url = if conn.sandbox.is_some() {
+pub fn billing_ref(client: &BillingClient, sandbox: bool) -> BillingRef {
+    let opts = client.options();
+    let url = if sandbox {
         "sandbox".to_owned()
     } else {
         match url::Url::parse(&opts.base_url) {
@@ -122,7 +121,7 @@ fn billing_ref(conn: &Connection) -> BillingRef {
 }
 
 /// What `plan --out` records besides the plan itself.
-pub(crate) struct SaveContext<'a> {
+pub struct SaveContext<'a> {
     /// The manifest as given on the command line.
     pub manifest: &'a Path,
     /// `--prune`.
@@ -132,10 +131,10 @@ pub(crate) struct SaveContext<'a> {
 }
 
 /// Writes the saved plan to `out`.
-pub(crate) fn save(
+pub fn save(
     out: &Path,
     how: &SaveContext<'_>,
-    conn: &Connection,
+    billing: BillingRef,
     plan: &Plan,
 ) -> Result<(), CmdError> {
     let bytes = std::fs::read(how.manifest)
@@ -147,7 +146,7 @@ pub(crate) fn save(
             path: how.manifest.display().to_string(),
             sha256: file::sha256_hex(&bytes),
         },
-        billing: billing_ref(conn),
+        billing,
         prune: how.prune,
         targets: how.targets.to_vec(),
         actions: file::actions(plan),

@@ -13,7 +13,7 @@ const MAX_CANDIDATES: u32 = 10_000;
 /// Hands out the next free sequence numbers after each group's range, for servers whose
 /// domain is taken. Domains already used (by live services, declared servers, the journal
 /// or earlier moves) are skipped.
-pub(super) struct Allocator {
+pub struct Allocator {
     groups: Vec<GroupSeqs>,
     // A std mutex: held only to check and insert, never across an await.
     used: Mutex<HashSet<String>>,
@@ -27,10 +27,7 @@ struct GroupSeqs {
 
 impl Allocator {
     /// Groups as `(name, pattern, first seq after the range)`, and the domains already used.
-    pub(super) fn new(
-        groups: Vec<(String, Option<DomainPattern>, u64)>,
-        used: HashSet<String>,
-    ) -> Self {
+    pub fn new(groups: Vec<(String, Option<DomainPattern>, u64)>, used: HashSet<String>) -> Self {
         let groups = groups
             .into_iter()
             .map(|(name, pattern, next)| GroupSeqs {
@@ -46,7 +43,7 @@ impl Allocator {
     }
 
     /// The next free domain of group `index`, or `None` when its pattern cannot move.
-    pub(super) fn next_domain(&self, index: usize) -> Option<String> {
+    pub fn next_domain(&self, index: usize) -> Option<String> {
         let group = self.groups.get(index)?;
         let pattern = group.pattern.as_ref()?;
         let mut used = self.used.lock().unwrap_or_else(|p| p.into_inner());

@@ -29,17 +29,20 @@ pub async fn list_all(
     Ok(all)
 }
 
-/// Every service of the manifest's item types, and the item types whose list is not known
-/// complete, with why.
+/// Every service of the manifest's item types, the item types whose list is not known
+/// complete, with why, and those whose list failed.
 #[derive(Debug, Clone, Default)]
 pub struct Lists {
     /// `(item type, service)` pairs, as listed.
     pub services: Vec<(String, Service)>,
     /// `(item type, why)` of every list that is not known complete.
     pub gaps: Vec<(String, String)>,
+    /// `(item type, error)` of every list that failed (not fatally).
+    pub failed: Vec<(String, ApiError)>,
 }
 
-/// Lists every item type the manifest uses, noting the lists that are not known complete.
+/// Lists every item type the manifest uses, noting the lists that are not known complete and
+/// those that failed; only a fatal refusal (credentials, access) fails the whole.
 pub async fn list_each(client: &BillingClient, manifest: &Manifest) -> Result<Lists, ApiError> {
     let kinds: Vec<String> = item_types(manifest).into_iter().collect();
     crate::report::spinner::say(&format!(
@@ -50,7 +53,14 @@ pub async fn list_each(client: &BillingClient, manifest: &Manifest) -> Result<Li
     let listings = join_all(kinds.iter().map(|kind| client.list_services(kind))).await;
     let mut lists = Lists::default();
     for (kind, listing) in kinds.into_iter().zip(listings) {
-        let listing = listing?;
+        let listing = match listing {
+            Ok(listing) => listing,
+            Err(e) if e.is_fatal() => return Err(e),
+            Err(e) => {
+                lists.failed.push((kind, e));
+                continue;
+            }
+        };
         if let Some(why) = listing.gap {
             lists.gaps.push((kind.clone(), why));
         }
