@@ -17,11 +17,11 @@ mod validate;
 use std::fmt;
 
 use self::lifecycle::FleetAction;
-// The fleet's service lists (moved to the survey stage; this path stays for the command
-// files that use it).
 use crate::cli::{Cli, Command};
 use crate::exit;
 use crate::manifest::Diagnostics;
+// The fleet's service lists moved to the survey stage; this path stays for the command files
+// that use it (`doctor`, `lifecycle`).
 use crate::survey::fleet;
 
 /// Why a command stopped early, with the exit code that says so.
