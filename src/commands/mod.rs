@@ -13,14 +13,14 @@ mod sandbox;
 mod validate;
 
 use self::lifecycle::FleetAction;
-// The fleet's service lists (moved to the survey stage; this path stays for the command
-// files that use it).
 use crate::cli::{Cli, Command};
 use crate::exit;
 pub use crate::failure::{CmdError, CmdResult};
 use crate::preflight;
 /// The confirmation prompt lives in [`crate::report::confirm`]; commands reach it here.
 pub use crate::report::confirm;
+// The fleet's service lists moved to the survey stage; this path stays for the command files
+// that use it (`doctor`, `lifecycle`).
 use crate::survey::fleet;
 
 /// The executor's class of a failed billing call (kept here for the command files that

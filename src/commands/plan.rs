@@ -1,6 +1,8 @@
-//! `billfleet plan`: the dry run. Offline it expands the manifest; online it also logs in,
-//! lists what exists, prices each group with the billing's own order preview and reads the
-//! balance — and never sends a paid call.
+//! `billfleet plan`: the dry run. Offline it expands the manifest; online it merges the
+//! [`Settings`], surveys the billing ([`crate::survey`]: login, lists, price previews, the
+//! balance, edit forms; transient failures retried), hands the plan to `plan::render` and,
+//! with `--out`, to [`crate::planfile`] — and never sends a paid call. A plan that cannot be
+//! completed (unknown tariff, refused preview, a failed list) is exit 1 naming the group.
 
 use std::io::Write;
 
@@ -83,7 +85,7 @@ async fn online(
     let pace = super::apply::pace(&settings);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let planned = async {
-        let found = crate::survey::survey(&conn.client, manifest).await?;
+        let found = crate::survey::survey_retried(&conn.client, manifest, settings.retry).await?;
         let mut plan = found.plan;
         let how = Completion {
             targets,
