@@ -24,9 +24,7 @@ use crate::sim::{SimConfig, SimDialect, SimHandle};
 /// User and password of the sandbox's demo account.
 pub const SANDBOX_USER: &str = "demo";
 
-/// The lowest call rate accepted (calls per second): below it a run of a few hundred calls
-/// would take days.
-pub const MIN_RATE: f64 = 0.01;
+use crate::settings::MIN_RATE;
 
 /// Environment variable: the longest `Retry-After` honoured, in seconds (default 300).
 pub const ENV_MAX_RETRY_AFTER: &str = "BILLFLEET_MAX_RETRY_AFTER";
@@ -62,8 +60,18 @@ pub struct Pace {
 }
 
 impl Pace {
-    /// From the manifest's `execution`, with `--rate` overriding.
-    pub fn from_execution(execution: &Execution, rate: Option<f64>) -> Self {
+    /// The pacing of a run's merged [`crate::settings::Settings`].
+    pub fn of(settings: &crate::settings::Settings) -> Self {
+        Self {
+            rate: settings.rate,
+            burst: settings.burst,
+            timeout: settings.timeout,
+        }
+    }
+
+    /// From the manifest's `execution`, with `--rate` overriding (commands take
+    /// [`Pace::of`] their merged settings; this is for reads with no manifest).
+    pub(crate) fn from_execution(execution: &Execution, rate: Option<f64>) -> Self {
         Self {
             rate: rate.unwrap_or(execution.rate),
             burst: execution
@@ -147,8 +155,9 @@ pub async fn connect(
     })
 }
 
-/// Refuses a rate below [`MIN_RATE`] (or not a number) before anything is sent.
-pub fn check_rate(rate: f64) -> Result<(), CmdError> {
+/// Refuses a rate below [`MIN_RATE`] (or not a number) before anything is sent: the pacer's
+/// own guard (the settings merge has refused such rates already).
+fn check_rate(rate: f64) -> Result<(), CmdError> {
     if rate.is_finite() && rate >= MIN_RATE {
         Ok(())
     } else {

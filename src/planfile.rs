@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::api::BillingClient;
 use crate::cli::ApplyArgs;
-use crate::commands::CmdError;
+use crate::failure::CmdError;
 use crate::plan::Plan;
 use crate::plan::file::{self, BillingRef, ManifestRef, SavedPlan};
 

@@ -31,7 +31,9 @@ use crate::plan;
 pub async fn run(args: &DoctorArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
     let manifest = &loaded.manifest;
-    let pace = Pace::from_execution(&manifest.execution, None);
+    let settings = crate::settings::Settings::for_plan(&args.manifest, manifest)
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let pace = Pace::of(&settings);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let capture = args.capture.as_deref().map(Capture::create).transpose()?;
     let client = match &capture {

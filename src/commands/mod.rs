@@ -6,7 +6,7 @@ mod catalog;
 mod connect;
 mod doctor;
 mod init;
-pub(crate) mod lifecycle;
+mod lifecycle;
 mod misc;
 mod plan;
 mod sandbox;
@@ -22,10 +22,6 @@ pub use crate::report::confirm;
 // The fleet's service lists moved to the survey stage; this path stays for the command files
 // that use it (`doctor`, `lifecycle`).
 use crate::survey::fleet;
-
-/// The executor's class of a failed billing call (kept here for the command files that
-/// name it so; see [`crate::executor::retry::class_of`]).
-pub(crate) use crate::executor::retry::class_of as error_class;
 
 /// Whether a command may change services (a closed stdout then stops it like Ctrl-C and
 /// exits 3; a read-only command just ends, exit 0).

@@ -8,7 +8,7 @@ use std::io::Write;
 
 use tokio_util::sync::CancellationToken;
 
-use super::connect::connect;
+use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
 use crate::cli::{OutputFormat, PlanArgs};
 use crate::executor::Policy;
@@ -82,7 +82,7 @@ async fn online(
 ) -> Result<Plan, CmdError> {
     let settings = Settings::for_plan(&args.manifest, manifest)
         .map_err(|e| CmdError::bad_input(e.to_string()))?;
-    let pace = super::apply::pace(&settings);
+    let pace = Pace::of(&settings);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let planned = async {
         let found = crate::survey::survey_retried(&conn.client, manifest, settings.retry).await?;

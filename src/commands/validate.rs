@@ -68,7 +68,9 @@ fn print(line: &str) -> Result<(), CmdError> {
 /// Connects as `plan` would and checks each group against its tariff's order form.
 async fn check_online(loaded: &Loaded, args: &ValidateArgs) -> Result<(), CmdError> {
     let manifest = &loaded.manifest;
-    let pace = Pace::from_execution(&manifest.execution, None);
+    let settings = crate::settings::Settings::for_plan(&args.manifest, manifest)
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let pace = Pace::of(&settings);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let mut reader = CatalogReader::new(&conn.client);
     let mut diags = Vec::new();

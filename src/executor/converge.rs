@@ -4,12 +4,15 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use crate::api::{Action as ListAction, BillingClient};
-use crate::commands::lifecycle::jobs::{Act, Edit, Runner};
+use crate::executor::lifecycle::{Act, Edit, Runner, stopped};
 use crate::executor::order::rows::{Entry, Tally};
 use crate::executor::{Interrupt, JobResult, Policy};
 use crate::plan::{Action, Leftover, Plan};
 use crate::report::RowOutcome;
+use crate::report::lifecycle::settle;
 
 /// After the orders: the updates, then with `--prune` the deletes (unless stopped).
 pub async fn converge(
@@ -20,7 +23,7 @@ pub async fn converge(
     entries: &mut [Entry],
     tally: &mut Tally,
 ) {
-    let runner = runner(policy, interrupt);
+    let runner = runner(client, policy, interrupt);
     if tally.stopped.is_none() && push_updates(client, &runner, plan, entries).await {
         tally
             .stopped
@@ -34,10 +37,11 @@ pub async fn converge(
 }
 
 /// The lifecycle commands' job runner with apply's policy and Ctrl-C.
-fn runner(policy: &Policy, interrupt: &Interrupt) -> Runner {
+fn runner(client: &BillingClient, policy: &Policy, interrupt: &Interrupt) -> Runner {
     Runner {
         policy: policy.clone(),
         cancel: interrupt.stop.clone(),
+        pacer: Arc::clone(&client.options().pacer),
     }
 }
 
@@ -114,11 +118,11 @@ fn settle_all(entries: &mut [Entry], results: &[JobResult<()>], done: RowOutcome
     for (i, result) in positions {
         if let Some(entry) = entries.get_mut(i) {
             entry.row.outcome = done;
-            crate::commands::lifecycle::settle(&mut entry.row, result);
+            settle(&mut entry.row, result);
             if done == RowOutcome::Deleted && entry.row.outcome == done {
                 entry.row.status = Some("4".to_owned());
             }
         }
     }
-    crate::commands::lifecycle::stopped(results)
+    stopped(results)
 }

@@ -19,7 +19,7 @@ use crate::report::Ui;
 
 /// What the executor does after a failed billing call (shared by every command).
 pub fn classify(error: &ApiError) -> ErrorClass {
-    crate::commands::error_class(error)
+    super::retry::class_of(error)
 }
 
 /// True when a run was stopped: a fatal error, or jobs skipped because it was stopping.
@@ -37,6 +37,9 @@ pub struct Runner {
     pub policy: Policy,
     /// Ctrl-C (or a test) stops dispatching.
     pub cancel: CancellationToken,
+    /// The connection's pacer (the client takes each call's rate slot from it; the workers
+    /// only wait out its cool-downs after a throttled answer).
+    pub pacer: Arc<Pacer>,
 }
 
 impl Runner {
@@ -67,23 +70,20 @@ impl Runner {
             };
             tokio::spawn(ui.run(rx))
         });
-        let results = executor::run(jobs, &self.policy, job_pacer(), tx, self.cancel.clone()).await;
+        let results = executor::run(
+            jobs,
+            &self.policy,
+            Arc::clone(&self.pacer),
+            tx,
+            self.cancel.clone(),
+        )
+        .await;
         if let Some(ui) = ui {
             // The display only ends early when its task panicked; the results stand anyway.
             let _ = ui.await;
         }
         results
     }
-}
-
-/// The pacer the executor's workers wait for before each call of a lifecycle job.
-///
-/// The client already paces every request through the connection's pacer; handing the
-/// executor that same pacer while the client also waits for it would spend two slots per
-/// call (half the rate) and count each call twice. Until the executor and the client share
-/// one wait, the executor's own pacer only carries its cool-down after a throttled answer.
-fn job_pacer() -> Arc<Pacer> {
-    Arc::new(Pacer::unlimited())
 }
 
 /// The call a [`Read`] job makes (boxed: one allocation per read is nothing next to a request).

@@ -6,9 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{BillingClient, EditForm};
-use crate::commands::CmdError;
-use crate::commands::lifecycle::jobs::{Read, Runner};
+use crate::executor::lifecycle::{Read, Runner};
 use crate::executor::{ErrorClass, Outcome, Policy};
+use crate::failure::CmdError;
 use crate::manifest::Manifest;
 use crate::money::Money;
 use crate::plan::{Plan, Targets};
@@ -72,7 +72,11 @@ async fn read_forms(
             })
         })
         .collect();
-    let runner = Runner { policy, cancel };
+    let runner = Runner {
+        policy,
+        cancel,
+        pacer: std::sync::Arc::clone(&client.options().pacer),
+    };
     let mut forms = HashMap::new();
     for result in runner.run(jobs, None).await {
         match result.outcome {

@@ -110,7 +110,7 @@ impl Apply<'_> {
             &manifest.billing,
             &self.args.billing,
             Some(&self.args.manifest),
-            pace(&self.settings),
+            Pace::of(&self.settings),
         )
         .await?;
         let retried = survey::survey_retried(&conn.client, manifest, self.settings.retry).await;
@@ -306,13 +306,4 @@ fn money(m: &Money) -> String {
     format!("{} {}", m.amount(), m.currency)
         .trim_end()
         .to_owned()
-}
-
-/// The connection's pacing from the run's settings.
-pub(super) fn pace(settings: &Settings) -> Pace {
-    Pace {
-        rate: settings.rate,
-        burst: settings.burst,
-        timeout: settings.timeout,
-    }
 }

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{Fleet, Member, Settings, jobs};
 use crate::cli::{BillingArgs, ConfirmArgs, TargetArgs};
-use crate::commands::connect::{Connection, connect};
+use crate::commands::connect::{Connection, Pace, connect};
 use crate::commands::{CmdError, CmdResult, confirm, fleet, preflight};
 use crate::executor::{FleetLock, Interrupt, Policy};
 use crate::manifest::{Loaded, Manifest};
@@ -51,16 +51,15 @@ impl Context {
             &loaded.manifest,
             &loaded.path,
             billing,
-            confirm.lock_timeout,
+            settings.lock_timeout.as_secs(),
         )
         .await?;
-        let report = crate::report::report_path(&loaded.path, confirm.report.as_deref());
-        preflight::check_writable(&report, None).map_err(CmdError::bad_input)?;
+        preflight::check_writable(&settings.report, None).map_err(CmdError::bad_input)?;
         let conn = connect(
             &loaded.manifest.billing,
             billing,
             Some(&loaded.path),
-            settings.pace,
+            Pace::of(&settings),
         )
         .await?;
         let services = match fleet::list_all(&conn.client, &loaded.manifest).await {
@@ -98,6 +97,7 @@ impl Context {
         jobs::Runner {
             policy: self.policy.clone(),
             cancel: self.interrupt.stop.clone(),
+            pacer: std::sync::Arc::clone(&self.conn.pacer),
         }
     }
 

@@ -15,26 +15,24 @@ mod edit;
 mod prolong;
 mod status;
 
-use super::connect::Pace;
 use super::{CmdError, CmdResult, confirm};
 use crate::cli::{ConfirmArgs, MutateArgs};
-use crate::executor::Policy;
-use crate::manifest::Manifest;
+use crate::settings::Settings;
 
 pub(crate) use self::context::Context;
 
 pub use self::prolong::prolong;
 pub use self::status::status;
-/// The lifecycle jobs under their former path (`apply` runs its updates and deletes with them).
-pub(crate) use crate::executor::lifecycle as jobs;
-pub use crate::executor::lifecycle::stopped;
+/// The lifecycle jobs and the runner (`crate::executor::lifecycle`).
+use crate::executor::lifecycle as jobs;
+use crate::executor::lifecycle::stopped;
 pub use crate::plan::fleet::{Fleet, FleetAction, Member};
-pub use crate::report::lifecycle::settle;
+use crate::report::lifecycle::settle;
 
 /// `billfleet edit|suspend|resume|destroy`.
 pub async fn act(action: FleetAction, args: &MutateArgs) -> CmdResult {
     let loaded = crate::manifest::load_file(&args.manifest)?;
-    let settings = settings(&loaded.manifest, &args.confirm)?;
+    let settings = settings(&loaded, &args.confirm)?;
     confirm::require_yes_or_terminal(args.confirm.yes, action.command())
         .map_err(CmdError::bad_input)?;
     let ctx = Context::open(
@@ -55,34 +53,12 @@ pub async fn act(action: FleetAction, args: &MutateArgs) -> CmdResult {
     result
 }
 
-/// How a lifecycle command paces its calls and runs its jobs.
-#[derive(Debug, Clone)]
-pub(crate) struct Settings {
-    /// Rate, burst and timeout of the connection.
-    pub pace: Pace,
-    /// Concurrency and retries of the executor.
-    pub policy: Policy,
-}
-
-/// The manifest's `execution` with `--rate` and `--concurrency` overriding (`status` passes
-/// no flags). A rate below the minimum or a concurrency of 0 is refused (exit 2).
-pub(crate) fn settings(manifest: &Manifest, flags: &ConfirmArgs) -> Result<Settings, CmdError> {
-    let execution = &manifest.execution;
-    if let Some(rate) = flags.rate {
-        super::connect::check_rate(rate)
-            .map_err(|_| CmdError::bad_input("--rate must be a number of at least 0.01"))?;
-    }
-    let concurrency = match flags.concurrency {
-        Some(0) => return Err(CmdError::bad_input("--concurrency must be at least 1")),
-        Some(n) => usize::try_from(n).unwrap_or(usize::MAX),
-        None => usize::try_from(execution.concurrency).unwrap_or(1).max(1),
-    };
-    Ok(Settings {
-        pace: Pace::from_execution(execution, flags.rate),
-        policy: Policy {
-            concurrency,
-            retries: u32::try_from(execution.retries).unwrap_or(0),
-            ..Policy::default()
-        },
-    })
+/// The merged settings of a lifecycle command (`status` passes no flags): the one merge of
+/// [`crate::settings`], refusing `--concurrency 0` and rates below the minimum (exit 2).
+pub(crate) fn settings(
+    loaded: &crate::manifest::Loaded,
+    flags: &ConfirmArgs,
+) -> Result<Settings, CmdError> {
+    Settings::for_lifecycle(&loaded.path, &loaded.manifest, flags)
+        .map_err(|e| CmdError::bad_input(e.to_string()))
 }

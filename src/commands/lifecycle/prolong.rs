@@ -11,6 +11,7 @@ use crate::cli::ProlongArgs;
 use crate::commands::{CmdError, CmdResult, confirm};
 use crate::executor::Outcome;
 use crate::money::Money;
+use crate::plan::budget::{self, Estimate};
 use crate::plan::renewal::{self, RENEWABLE};
 use crate::report::lifecycle::{announce_renewal, member_row, renewed};
 use crate::report::{ReportRow, RowOutcome};
@@ -21,7 +22,7 @@ pub async fn prolong(args: &ProlongArgs) -> CmdResult {
     if args.period == 0 {
         return Err(CmdError::bad_input("--period must be at least 1 month"));
     }
-    let settings = super::settings(&loaded.manifest, &args.confirm)?;
+    let settings = super::settings(&loaded, &args.confirm)?;
     confirm::require_yes_or_terminal(args.confirm.yes, "prolong").map_err(CmdError::bad_input)?;
     let ctx = Context::open(
         loaded,
@@ -62,7 +63,7 @@ async fn run(ctx: &Context, period: u32) -> CmdResult {
         })
         .collect();
     let total = renewal::total(priced.iter().map(|(_, info)| info.cost.as_ref()));
-    if let Err(reason) = budget(ctx, total.as_ref()).await {
+    if let Err(reason) = budget(ctx, priced.len(), total.clone()).await {
         return abort(ctx, rows, &reason);
     }
     ctx.confirm(&announce_renewal(priced.len(), period, total.as_ref()))?;
@@ -122,13 +123,20 @@ fn base_rows(ctx: &Context) -> HashMap<String, ReportRow> {
 
 /// The budget guard of the renewal: `execution.max_spend`, then (only when the total is
 /// known and within it) the balance.
-async fn budget(ctx: &Context, total: Option<&Money>) -> Result<(), String> {
+async fn budget(ctx: &Context, count: usize, total: Option<Money>) -> Result<(), String> {
     let max_spend = ctx.manifest().execution.max_spend;
-    let Some(total) = renewal::within_limit(total, max_spend)? else {
+    let estimate = Estimate::renewal(count, total);
+    // The balance matters only for a renewal with a price, or a limit to check.
+    if estimate.total.is_none() && max_spend.is_none() {
         return Ok(());
-    };
+    }
     let account = ctx.conn.client.whoami().await.map_err(|e| e.to_string())?;
-    renewal::within_balance(total, &account.balance)
+    budget::guard(
+        &estimate,
+        max_spend,
+        &account.balance,
+        "nothing was renewed",
+    )
 }
 
 /// Writes the report (nothing renewed) and aborts with exit 3.

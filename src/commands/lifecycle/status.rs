@@ -15,12 +15,12 @@ pub async fn status(args: &StatusArgs) -> CmdResult {
     let manifest = &loaded.manifest;
     let targets =
         crate::plan::Targets::parse(manifest, &args.targets.target).map_err(CmdError::bad_input)?;
-    let settings = super::settings(manifest, &ConfirmArgs::default())?;
+    let settings = super::settings(&loaded, &ConfirmArgs::default())?;
     let conn = crate::commands::connect::connect(
         &manifest.billing,
         &args.billing,
         Some(&args.manifest),
-        settings.pace,
+        crate::commands::connect::Pace::of(&settings),
     )
     .await?;
     let result = async {
