@@ -56,7 +56,7 @@ fn main() {
         let loaded_at = Instant::now();
         let p = billfleet::plan::plan_offline(&loaded.manifest);
         let planned_at = Instant::now();
-        if let Err(e) = billfleet::plan::render::json(&p, std::io::sink()) {
+        if let Err(e) = billfleet::report::plan::json(&p, std::io::sink()) {
             eprintln!("rendering failed: {e}");
             return;
         }

@@ -9,17 +9,6 @@ use std::sync::Arc;
 use super::doc::Doc;
 use crate::secret::Secret;
 
-/// Parameter names whose values an observer never sees.
-const SECRET_PARAMS: &[&str] = &[
-    "auth",
-    "authinfo",
-    "password",
-    "passwd",
-    "userpassword",
-    "key",
-    "confirm",
-];
-
 /// One request and its answer, secrets removed.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct CapturedExchange {
@@ -64,7 +53,8 @@ pub(crate) fn exchange(
     let params = params
         .iter()
         .map(|(k, v)| {
-            let masked = SECRET_PARAMS.contains(k) || k.to_ascii_lowercase().contains("password");
+            let masked =
+                super::wire::REDACTED.contains(k) || k.to_ascii_lowercase().contains("password");
             let v = if masked { "***" } else { v };
             ((*k).to_owned(), v.to_owned())
         })

@@ -5,14 +5,15 @@ use std::time::Duration;
 
 use super::error::{ApiError, ErrorKind};
 
-/// Parameter names whose values are never logged.
-const REDACTED: &[&str] = &[
+/// Parameter names whose values are never logged nor captured.
+pub(crate) const REDACTED: &[&str] = &[
     "auth",
     "authinfo",
     "password",
     "passwd",
     "userpassword",
     "key",
+    "confirm",
 ];
 /// Longest response body logged at trace level.
 const TRACE_BODY_MAX: usize = 2048;

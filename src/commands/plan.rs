@@ -1,6 +1,6 @@
 //! `billfleet plan`: the dry run. Offline it expands the manifest; online it merges the
 //! [`Settings`], surveys the billing ([`crate::survey`]: login, lists, price previews, the
-//! balance, edit forms; transient failures retried), hands the plan to `plan::render` and,
+//! balance, edit forms; transient failures retried), hands the plan to `report::plan` and,
 //! with `--out`, to [`crate::planfile`] — and never sends a paid call. A plan that cannot be
 //! completed (unknown tariff, refused preview, a failed list) is exit 1 naming the group.
 
@@ -38,8 +38,8 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
     }
     let mut out = std::io::BufWriter::new(crate::report::stdout());
     let written = match args.output {
-        OutputFormat::Json => plan::render::json(&plan, &mut out),
-        OutputFormat::Text => plan::render::text(&plan, &mut out),
+        OutputFormat::Json => crate::report::plan::json(&plan, &mut out),
+        OutputFormat::Text => crate::report::plan::text(&plan, &mut out),
     };
     written
         .and_then(|()| out.flush())

@@ -7,8 +7,8 @@
 //! present servers whose edit form differs into updates or conflicts ([`drift`]);
 //! [`Plan::select`] restricts a plan to `--target`s; [`resume`] adds what the journal of
 //! earlier runs knows (pending calls, moved servers); [`budget`] is the one budget guard.
-//! Nothing here does I/O: [`render`] writes a plan to any `Write`, [`mod@file`] turns saved plans
-//! into text and back (the files themselves: `crate::planfile`).
+//! Nothing here does I/O: `report::plan` writes a plan to any `Write`, [`mod@file`] turns
+//! saved plans into text and back (the files themselves: `crate::planfile`).
 
 pub mod budget;
 mod call;
@@ -17,7 +17,6 @@ pub mod drift;
 pub mod file;
 pub mod fleet;
 mod reconcile;
-pub mod render;
 pub mod renewal;
 pub mod resume;
 pub mod target;

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::manifest::Manifest;
+use crate::report::plan as render;
 
 fn manifest(yaml: &str) -> Manifest {
     serde_norway::from_str(yaml).unwrap()

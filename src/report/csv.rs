@@ -266,7 +266,7 @@ pub fn write_report(path: &Path, rows: &[ReportRow]) -> Result<(), ReportError> 
 }
 
 /// Creates a new file; owner-only (0600 on Unix) when it will hold license keys.
-fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
+pub(super) fn create_new(path: &Path, owner_only: bool) -> io::Result<File> {
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

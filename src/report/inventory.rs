@@ -110,16 +110,7 @@ fn write_new(path: &Path, bytes: &[u8], owner_only: bool) -> io::Result<()> {
         Err(e) if e.kind() != io::ErrorKind::NotFound => return Err(e),
         _ => {}
     }
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    if owner_only {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    #[cfg(not(unix))]
-    let _ = owner_only;
-    let mut file = options.open(path)?;
+    let mut file = super::csv::create_new(path, owner_only)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

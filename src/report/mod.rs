@@ -14,6 +14,7 @@ pub mod doctor;
 pub mod explain;
 pub mod inventory;
 pub mod lifecycle;
+pub mod plan;
 pub mod progress;
 pub mod spinner;
 pub mod status;
@@ -178,25 +179,33 @@ pub fn autoprolong_word(value: Option<&str>) -> String {
 
 /// `text` wrapped at `width` columns (by words), the first line after `first`, the others
 /// after `rest`.
+///
+/// When `first` is wider than `rest` (a long head), even the first word may go to the next
+/// line.
 pub fn wrap(text: &str, width: usize, first: &str, rest: &str) -> String {
     let mut out = String::from(first);
     let mut line_len = first.chars().count();
-    let mut at_start = true;
+    let rest_len = rest.chars().count();
+    // Only a head wider than the continuation indent may send even the first word on.
+    let mut may_break = line_len > rest_len;
+    let mut line_start = true;
     for word in text.split_whitespace() {
         let len = word.chars().count();
-        if !at_start && line_len + 1 + len > width {
+        if may_break && line_len + 1 + len > width {
+            out.truncate(out.trim_end().len());
             out.push('\n');
             out.push_str(rest);
-            line_len = rest.chars().count();
-            at_start = true;
+            line_len = rest_len;
+            line_start = true;
         }
-        if !at_start {
+        if !line_start {
             out.push(' ');
             line_len += 1;
         }
         out.push_str(word);
         line_len += len;
-        at_start = false;
+        line_start = false;
+        may_break = true;
     }
     out
 }

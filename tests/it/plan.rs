@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use billfleet::plan::{self, render};
+use billfleet::plan;
+use billfleet::report::plan as render;
 use serde_json::Value;
 
 fn root() -> PathBuf {

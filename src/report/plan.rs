@@ -8,8 +8,8 @@ use std::io::{self, BufWriter, Write};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::{Action, OrderCall, Plan, PlannedServer, Undeclared};
 use crate::money::Money;
+use crate::plan::{Action, Change, Leftover, OrderCall, Plan, PlannedServer, Undeclared};
 
 /// Rows shown in full per group; above this a group shows its head, tail and conflicts.
 const FULL_ROWS: usize = 50;
@@ -72,14 +72,14 @@ impl Serialize for LeftoverJson<'_> {
         map.serialize_entry("service_id", &u.service.id)?;
         map.serialize_entry("domain", &u.service.domain)?;
         map.serialize_entry("action", &u.action)?;
-        if u.action == super::Leftover::Delete {
+        if u.action == Leftover::Delete {
             map.serialize_entry("call", &CallJson(&u.delete_call()))?;
         }
         map.end()
     }
 }
 
-struct ChangesJson<'a>(&'a [super::Change]);
+struct ChangesJson<'a>(&'a [Change]);
 
 impl Serialize for ChangesJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -91,7 +91,7 @@ impl Serialize for ChangesJson<'_> {
     }
 }
 
-struct FromTo<'a>(&'a super::Change);
+struct FromTo<'a>(&'a Change);
 
 impl Serialize for FromTo<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
@@ -222,8 +222,8 @@ fn write_undeclared<W: Write>(w: &mut W, undeclared: &[Undeclared]) -> io::Resul
     for u in shown {
         let domain = u.service.domain.as_deref().unwrap_or("-");
         let what = match u.action {
-            super::Leftover::Orphan => "orphan".to_owned(),
-            super::Leftover::Delete => format!(
+            Leftover::Orphan => "orphan".to_owned(),
+            Leftover::Delete => format!(
                 "delete  {}.delete elid={}",
                 u.service.item_type, u.service.id
             ),
@@ -362,26 +362,7 @@ fn join<'a>(params: impl Iterator<Item = &'a (String, String)>) -> String {
 fn wrap(head: &str, text: &str) -> String {
     let start = head.chars().count();
     let indent = if start <= WIDTH / 2 { start } else { 6 };
-    let mut out = head.to_owned();
-    let mut column = start;
-    let mut first = true;
-    for word in text.split(' ').filter(|w| !w.is_empty()) {
-        let len = word.chars().count();
-        // A wide head (a long domain) may send even the first word to the next line.
-        if (!first || indent < start) && column + 1 + len > WIDTH {
-            out.truncate(out.trim_end().len());
-            out.push('\n');
-            out.push_str(&" ".repeat(indent));
-            column = indent;
-        } else if !first {
-            out.push(' ');
-            column += 1;
-        }
-        out.push_str(word);
-        column += len;
-        first = false;
-    }
-    out
+    super::wrap(text, WIDTH, head, &" ".repeat(indent))
 }
 
 #[cfg(test)]
