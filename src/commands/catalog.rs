@@ -28,9 +28,21 @@ pub async fn run(args: &CatalogArgs) -> CmdResult {
         )));
     }
     let conn = connect_bare(&args.billing, dialect).await?;
-    let mut reader = CatalogReader::new(&conn.client);
+    let written = show(&conn.client, kind, args).await;
+    conn.client.logout().await;
+    written?.map_err(|e| CmdError::aborted(format!("cannot write the catalog: {e}")))?;
+    Ok(exit::OK)
+}
+
+/// Reads what is asked for and prints it: the tariff list, or one tariff's order form.
+async fn show(
+    client: &crate::api::BillingClient,
+    kind: &str,
+    args: &CatalogArgs,
+) -> Result<std::io::Result<()>, CmdError> {
+    let mut reader = CatalogReader::new(client);
     let json = args.output == OutputFormat::Json;
-    let written = match &args.pricelist {
+    Ok(match &args.pricelist {
         None => {
             let rows = reader.priced(kind).await?;
             catalog::print(&View::List { kind, rows: &rows }, json)
@@ -46,9 +58,7 @@ pub async fn run(args: &CatalogArgs) -> CmdResult {
             };
             catalog::print(&View::Detail(detail), json)
         }
-    };
-    written.map_err(|e| CmdError::aborted(format!("cannot write the catalog: {e}")))?;
-    Ok(exit::OK)
+    })
 }
 
 #[cfg(test)]

@@ -52,6 +52,7 @@ pub async fn run(args: &DoctorArgs) -> CmdResult {
             would_do(&mut checks, &client, manifest, &services).await;
         }
     }
+    client.logout().await;
     crate::report::doctor::print(checks.list())
         .map_err(|e| CmdError::aborted(format!("cannot write the checks: {e}")))?;
     if let (Some(c), Some(path)) = (&capture, &args.capture) {

@@ -19,10 +19,11 @@ pub async fn run(args: &InitArgs) -> CmdResult {
         refuse_overwrite(path, args.force)?;
     }
     let conn = connect_bare(&args.billing, dialect).await?;
-    let mut reader = CatalogReader::new(&conn.client);
     let kind = args.kind.trim();
     let id = args.pricelist.trim();
-    let (form, tariff_name) = reader.tariff(kind, id).await?;
+    let read = CatalogReader::new(&conn.client).tariff(kind, id).await;
+    conn.client.logout().await;
+    let (form, tariff_name) = read?;
     let file = args.output.as_ref().map(|p| p.display().to_string());
     let spec = InitSpec {
         dialect,

@@ -72,7 +72,23 @@ async fn check_online(loaded: &Loaded, args: &ValidateArgs) -> Result<(), CmdErr
         .map_err(|e| CmdError::bad_input(e.to_string()))?;
     let pace = Pace::of(&settings);
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
-    let mut reader = CatalogReader::new(&conn.client);
+    let looked = check_groups(loaded, &conn.client).await;
+    conn.client.logout().await;
+    let mut diags = looked?;
+    if diags.is_empty() {
+        return Ok(());
+    }
+    diags.sort_by_key(|d| d.pos.map_or((usize::MAX, 0), |p| (p.line, p.col)));
+    Err(Diagnostics(diags).into())
+}
+
+/// Each group against its tariff's order form: the problems found.
+async fn check_groups(
+    loaded: &Loaded,
+    client: &crate::api::BillingClient,
+) -> Result<Vec<crate::manifest::Diagnostic>, CmdError> {
+    let manifest = &loaded.manifest;
+    let mut reader = CatalogReader::new(client);
     let mut diags = Vec::new();
     for (i, group) in manifest.groups().enumerate() {
         let path = loaded.group_path(i);
@@ -90,9 +106,5 @@ async fn check_online(loaded: &Loaded, args: &ValidateArgs) -> Result<(), CmdErr
             )),
         }
     }
-    if diags.is_empty() {
-        return Ok(());
-    }
-    diags.sort_by_key(|d| d.pos.map_or((usize::MAX, 0), |p| (p.line, p.col)));
-    Err(Diagnostics(diags).into())
+    Ok(diags)
 }

@@ -93,6 +93,38 @@ async fn plan_ends_its_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_reading_command_ends_its_session() {
+    let sim = sim(Faults::default()).await;
+    let text = manifest(2, "10: 1, 11: 1024");
+    let commands: [&[&str]; 5] = [
+        &["plan", "web.yaml"],
+        &["validate", "web.yaml", "--online"],
+        &["doctor", "web.yaml"],
+        &["catalog", "--type", "vds", "--dialect", "bm5"],
+        &[
+            "init",
+            "--pricelist",
+            "6",
+            "--count",
+            "2",
+            "--domain",
+            "a-{seq}.example.com",
+            "--dialect",
+            "bm5",
+        ],
+    ];
+    for args in commands {
+        let before = sim.sim.requests().len();
+        let ran = run(&sim, &text, args).run().await;
+        ran.code(0);
+        let requests = sim.sim.requests();
+        let last = requests.last().map(|r| r.func.as_str());
+        assert!(requests.len() > before, "{args:?} sent nothing");
+        assert_eq!(last, Some("logon"), "{args:?} did not end its session");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_text_fits_80_columns() {
     let sim = sim(Faults::default()).await;
     let ran = run(&sim, &manifest(3, "10: 1, 11: 1024"), &["plan", "web.yaml"])
