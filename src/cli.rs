@@ -433,6 +433,10 @@ pub struct FaultArgs {
     /// Refuse logins: captcha, blockgeoip, blocked_ip, blocklogon or totp.
     #[arg(long, value_name = "HOW")]
     pub login_refusal: Option<String>,
+    /// Write the balance in whoami's answer as this text (`1 234,56`, `0.005`, `1,234`): the
+    /// localized forms billings print.
+    #[arg(long, value_name = "TEXT")]
+    pub balance_text: Option<String>,
     /// Answer order forms in the BILLmanager 6 v2 shape (limits under
     /// `metadata.form.page[].field[]`, labels as a `messages.msg` map).
     #[arg(long)]

@@ -84,6 +84,7 @@ pub fn faults_from_args(f: &FaultArgs) -> Result<Faults, String> {
         busy_share: f.busy_share,
         refuse_lists: f.refuse_lists.clone(),
         login_refusal: f.login_refusal.clone(),
+        balance_text: f.balance_text.clone(),
         shapes: shapes_from_args(f)?,
     })
 }

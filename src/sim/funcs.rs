@@ -296,9 +296,13 @@ fn whoami(call: &Call<'_>, account: &str) -> Reply {
         .accounts
         .get(account)
         .map_or((0, "EUR"), |a| (a.balance_cents, a.currency.as_str()));
+    let shown = match &call.core.faults.balance_text {
+        Some(text) => text.clone(),
+        None => doc::cents_localized(balance),
+    };
     let user = Node::text("user", account)
         .attr("name", account)
-        .attr("balance", doc::cents_localized(balance))
+        .attr("balance", shown)
         .attr("currency", currency);
     Reply::Doc(Node::doc().child(user))
 }

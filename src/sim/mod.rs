@@ -132,6 +132,10 @@ pub struct Faults {
     /// Service lists (`func=<type>`) are refused with a billing error of this type (e.g.
     /// `access`, which is fatal; anything else fails the list).
     pub refuse_lists: Option<String>,
+    /// `whoami` writes the balance as this text instead of the account's amount (the
+    /// localized forms billings print: `1 234,56`, `1,234.56`, `0.005`, or an ambiguous
+    /// `1,234`).
+    pub balance_text: Option<String>,
 }
 
 /// Simulator settings.

@@ -14,6 +14,7 @@ mod lifecycle_settings;
 mod lists;
 mod locks;
 mod manifest;
+mod money;
 mod onboard;
 mod pipeline;
 mod plan;
