@@ -330,6 +330,9 @@ pub struct Choice {
 pub struct EditForm {
     /// `addon_N`, `autoprolong`, … → value.
     pub values: BTreeMap<String, String>,
+    /// One period's price of the service as the form states it (see [`super::price`]), when
+    /// it states one.
+    pub price: Option<Money>,
 }
 
 /// Fields of an edit form that hold secrets and are never copied out (a license key is read
@@ -375,7 +378,8 @@ impl EditForm {
             .filter(|n| !is_secret_field(n.name()))
             .filter_map(|n| Some((n.name().to_owned(), n.text()?.to_owned())))
             .collect();
-        Self { values }
+        let price = form_total(doc).map(|(m, _)| m);
+        Self { values, price }
     }
 }
 

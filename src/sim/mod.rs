@@ -132,6 +132,9 @@ pub struct Faults {
     /// Service lists (`func=<type>`) are refused with a billing error of this type (e.g.
     /// `access`, which is fatal; anything else fails the list).
     pub refuse_lists: Option<String>,
+    /// Where `<type>.edit` forms state the service's price (with a preview's submitted
+    /// changes): `Missing` answers edit forms with no price at all.
+    pub edit_price: PriceShape,
 }
 
 /// Simulator settings.
