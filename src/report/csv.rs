@@ -19,7 +19,7 @@ pub use super::cells::neutralise;
 use super::cells::status_pair;
 
 /// The report columns, in order: the contract's seven, then billfleet's own.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "seq",
     "group",
     "domain",
@@ -36,7 +36,12 @@ pub const COLUMNS: [&str; 16] = [
     "expiredate",
     "status_text",
     "lickey",
+    "note",
 ];
+
+/// The `note` of a change that was accepted but waits unpaid in the cart (`payment: basket`:
+/// sent without `skipbasket=on`). Not a failure: `error` stays empty.
+pub const IN_CART: &str = "in the cart, not paid";
 
 /// What became of one server in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,6 +135,9 @@ pub struct ReportRow {
     /// owner-only.
     #[serde(default)]
     pub lickey: Option<String>,
+    /// A remark that is not an error, e.g. [`IN_CART`].
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl ReportRow {
@@ -157,6 +165,7 @@ impl ReportRow {
             expiredate: None,
             status_text: None,
             lickey: None,
+            note: None,
         }
     }
 
@@ -187,6 +196,7 @@ impl ReportRow {
             &mut row.expiredate,
             &mut row.status_text,
             &mut row.lickey,
+            &mut row.note,
         ]
         .into_iter()
         .flatten()
@@ -376,7 +386,7 @@ mod tests {
         assert_eq!(
             text(&[]),
             "seq,group,domain,outcome,service_id,attempts,error,\
-             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text,lickey\n"
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text,lickey,note\n"
         );
     }
 

@@ -14,6 +14,7 @@ use crate::executor::Outcome;
 use crate::manifest::{Group, Payment};
 use crate::money::Money;
 use crate::plan::drift::{Diff, EDITABLE, diff, edit_params};
+use crate::report::csv::IN_CART;
 use crate::report::lifecycle::{edit_question, member_row, print_edit_plan};
 use crate::report::{ReportRow, RowOutcome};
 
@@ -86,6 +87,10 @@ pub async fn run(ctx: &Context) -> CmdResult {
         if let Some(row) = rows.get_mut(&member.key) {
             row.outcome = RowOutcome::Edited;
             settle(row, result);
+            let basket = group_of(ctx, member).is_some_and(|g| g.payment != Payment::Balance);
+            if basket && row.outcome == RowOutcome::Edited {
+                row.note = Some(IN_CART.to_owned());
+            }
         }
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
