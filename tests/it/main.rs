@@ -17,6 +17,7 @@ mod manifest;
 mod onboard;
 mod pipeline;
 mod plan;
+mod prices;
 mod roundtrip;
 mod sandbox;
 mod sim;
