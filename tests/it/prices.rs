@@ -5,6 +5,8 @@
 //! binary against the simulator.
 
 use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use billfleet::report::RowOutcome;
@@ -181,7 +183,7 @@ async fn cart_paid_update_is_noted_as_waiting_in_the_cart() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn edit_command_asks_with_the_price_and_notes_the_cart() {
+async fn edit_command_notes_a_cart_paid_change() {
     let sim = sim_with(Faults::default()).await;
     present(&sim, 1);
     let bf = Billfleet::new()
@@ -230,4 +232,52 @@ async fn sandbox_flag_selects_the_edit_price_shape() {
     let ran = bf.run().await;
     ran.code(2);
     assert!(ran.stderr.contains("--edit-price-shape"), "{}", ran.stderr);
+}
+
+/// Runs `billfleet ARGS` in `dir` under a pseudo-terminal (`script`) with no answer typed:
+/// what the terminal showed, or `None` when there is no `script` utility.
+fn asked(sim: &SimHandle, dir: &Path, args: &str) -> Option<String> {
+    let script = ["/usr/bin/script", "/bin/script"]
+        .into_iter()
+        .find(|p| Path::new(p).exists())?;
+    let bin = env!("CARGO_BIN_EXE_billfleet");
+    let out = Command::new(script)
+        .current_dir(dir)
+        .env("BILLFLEET_URL", &sim.url)
+        .env("BILLFLEET_USER", harness::USER)
+        .env("BILLFLEET_PASSWORD", harness::PASSWORD)
+        .env("XDG_CONFIG_HOME", dir)
+        .env("XDG_STATE_HOME", dir)
+        .env("NO_COLOR", "1")
+        .env("COLUMNS", "200")
+        .args(["-qec", &format!("{bin} {args}"), "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn apply_and_edit_questions_show_the_price_of_the_updates() {
+    let sim = sim_with(Faults::default()).await;
+    present(&sim, 2);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("web.yaml"), manifest(2, 2048, "balance")).unwrap();
+    let before = sim.sim.services();
+    let Some(apply) = asked(&sim, dir.path(), "apply web.yaml") else {
+        eprintln!("skipped: no `script` utility for a pseudo-terminal");
+        return;
+    };
+    let apply = words(&apply);
+    assert!(
+        apply.contains("update 2 (+20.48 EUR/period), delete 0?"),
+        "{apply}"
+    );
+    let edit = words(&asked(&sim, dir.path(), "edit web.yaml").unwrap_or_default());
+    assert!(
+        edit.contains("Edit 2 services (+20.48 EUR/period)?"),
+        "{edit}"
+    );
+    // Nobody said yes: nothing changed.
+    assert_eq!(sim.sim.services(), before);
 }
