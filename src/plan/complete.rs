@@ -48,14 +48,12 @@ impl Plan {
         (total, unknown)
     }
 
-    /// The updates still to price: `(item type, service id, edit fields)` of every targeted
-    /// update.
-    pub fn updates_to_price(&self) -> Vec<(String, String, Vec<(String, String)>)> {
+    /// The targeted updates, to price.
+    pub fn updates_to_price(&self) -> Vec<&Drift> {
         self.servers
             .iter()
             .filter(|s| s.targeted && s.action == Action::Update)
             .filter_map(|s| s.drift.as_ref())
-            .map(|d| (d.item_type.clone(), d.service_id.clone(), d.params()))
             .collect()
     }
 

@@ -368,9 +368,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active,",
-                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended,",
-                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent,",
+                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active,,",
+                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended,,",
+                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent,,",
             ]
         );
     }
@@ -379,6 +379,18 @@ mod tests {
         let mut out = Vec::new();
         write_csv(&mut out, rows).unwrap();
         String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn a_note_is_the_last_cell_and_not_an_error() {
+        let mut row = ReportRow::new("web", 1, "a.example.com", RowOutcome::Updated);
+        row.note = Some(IN_CART.to_owned());
+        let out = text(&[row]);
+        let line = out.lines().nth(1).unwrap_or_default();
+        assert_eq!(
+            line,
+            "1,web,a.example.com,updated,,0,,,,,,,,,,,\"in the cart, not paid\""
+        );
     }
 
     #[test]
@@ -406,9 +418,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "3,db,db-3.example.com,skipped,,0,,,,,,,,,,",
-                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,,",
-                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,,",
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,,,",
             ]
         );
     }

@@ -184,6 +184,23 @@ mod tests {
     use crate::plan::fleet::Found;
 
     #[test]
+    fn edit_question_states_the_price_change() {
+        let eur = |c| Some(Money::from_cents(c, "EUR"));
+        assert_eq!(
+            edit_question(2, &[eur(250), eur(250)]),
+            "Edit 2 services (+5.00 EUR/period)?"
+        );
+        assert_eq!(
+            edit_question(2, &[eur(-100), None]),
+            "Edit 2 services (-1.00 EUR/period, 1 unknown)?"
+        );
+        assert_eq!(
+            edit_question(1, &[None]),
+            "Edit 1 service (price change unknown)?"
+        );
+    }
+
+    #[test]
     fn a_moved_member_keeps_its_declared_domain() {
         let member = Member {
             group: "web".into(),

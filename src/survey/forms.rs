@@ -111,8 +111,9 @@ async fn price_updates(
     let jobs: Vec<Read<EditForm>> = plan
         .updates_to_price()
         .into_iter()
-        .filter(|(_, id, _)| forms.get(id).is_some_and(|f| f.price.is_some()))
-        .map(|(item_type, id, params)| {
+        .filter(|d| forms.get(&d.service_id).is_some_and(|f| f.price.is_some()))
+        .map(|d| {
+            let (item_type, id, params) = (d.item_type.clone(), d.service_id.clone(), d.params());
             let client = client.clone();
             Read::new(id.clone(), move || {
                 let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
