@@ -168,7 +168,8 @@ fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
         .child(periods)
 }
 
-/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change (with
+/// `<type>.edit`: the form without `sok` (a preview: the current values, priced with any
+/// submitted addon changes; nothing changes); with it addons and auto-renewal change (with
 /// `skipbasket=on` the price difference is charged at once). Admin-only
 /// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored, except on
 /// licenses, whose `licname`, `ip` and `remoteid` the customer sets (ISPsystem's license
