@@ -445,6 +445,10 @@ pub struct FaultArgs {
     /// missing (no price at all).
     #[arg(long, value_name = "SHAPE", default_value = "pricelist_summary")]
     pub price_shape: String,
+    /// Where edit forms (and their price previews) state the service's price:
+    /// pricelist_summary, total_summary, orderinfo, or missing (no price at all).
+    #[arg(long, value_name = "SHAPE", default_value = "pricelist_summary")]
+    pub edit_price_shape: String,
     /// Answer on/off addons as list-type addons (`slist[$name=addon_N]`).
     #[arg(long)]
     pub slist_addons: bool,

@@ -138,6 +138,27 @@ impl BillingClient {
         Ok(EditForm::from_doc(&doc))
     }
 
+    /// The price preview of an edit: `<type>.edit elid=ID` with the changed `params` and
+    /// without `sok` (nothing changes). See [`super::price`] for how the price is read.
+    pub async fn edit_quote(
+        &self,
+        item_type: &str,
+        id: &str,
+        params: &[(&str, &str)],
+    ) -> Result<EditForm, ApiError> {
+        let mut all = vec![("elid", id)];
+        all.extend(
+            params
+                .iter()
+                .copied()
+                .filter(|(k, _)| !matches!(*k, "sok" | "elid" | "skipbasket")),
+        );
+        let doc = self
+            .call(&format!("{item_type}.edit"), &all, CallKind::Read)
+            .await?;
+        Ok(EditForm::from_doc(&doc))
+    }
+
     /// A license's key and expiry from its edit form (`<type>.edit elid=ID`, read only).
     pub async fn license_info(&self, item_type: &str, id: &str) -> Result<LicenseInfo, ApiError> {
         let func = format!("{item_type}.edit");

@@ -29,6 +29,7 @@ pub use client::{BillingClient, CallKind, ClientExtras, ClientOptions, Progress}
 pub use doc::{DecodeError, Doc, Node};
 pub use error::{ApiError, ErrorKind};
 pub use listing::{Listing, PAGE_SIZE};
+pub use price::price_change;
 pub use types::{
     Account, AddonInfo, Choice, EditForm, EnumInfo, FormShape, LicenseInfo, OrderAck, OrderForm,
     ProlongInfo, Quote, Service, Tariff, is_license_type,

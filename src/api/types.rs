@@ -330,6 +330,9 @@ pub struct Choice {
 pub struct EditForm {
     /// `addon_N`, `autoprolong`, … → value.
     pub values: BTreeMap<String, String>,
+    /// One period's price of the service as the form states it (see [`super::price`]), when
+    /// it states one.
+    pub price: Option<Money>,
 }
 
 /// Fields of an edit form that hold secrets and are never copied out (a license key is read
@@ -375,7 +378,8 @@ impl EditForm {
             .filter(|n| !is_secret_field(n.name()))
             .filter_map(|n| Some((n.name().to_owned(), n.text()?.to_owned())))
             .collect();
-        Self { values }
+        let price = form_total(doc).map(|(m, _)| m);
+        Self { values, price }
     }
 }
 
@@ -506,6 +510,26 @@ mod tests {
         let form = EditForm::from_doc(&doc);
         let keys: Vec<&str> = form.values.keys().map(String::as_str).collect();
         assert_eq!(keys, ["addon_10", "autoprolong"]);
+        assert_eq!(form.price, None);
+    }
+
+    #[test]
+    fn edit_form_price_is_read_from_every_shape() {
+        let shapes: [&[u8]; 4] = [
+            br#"<doc><addon_11>1024</addon_11><list name="pricelist_summary"><elem><cost><price><cost>12.34</cost><currency>EUR</currency></price></cost></elem></list></doc>"#,
+            br#"{"doc":{"addon_11":{"$":"1024"},"list":[{"$name":"total_summary","elem":[{"cost":{"price":{"cost":{"$":"12.34"},"currency":{"$":"EUR"}}}}]}]}}"#,
+            br#"<doc><addon_11>1024</addon_11><orderinfo>Service cost&lt;br/&gt;Total amount: 12.34 EUR</orderinfo></doc>"#,
+            br#"<doc><addon_11>1024</addon_11><cost currency="EUR">12.34</cost></doc>"#,
+        ];
+        for body in shapes {
+            let form = EditForm::from_doc(&Doc::decode(body).unwrap());
+            let price = form.price.expect("a price");
+            assert_eq!((price.cents(), price.currency.as_str()), (1234, "EUR"));
+            assert_eq!(
+                form.values.get("addon_11").map(String::as_str),
+                Some("1024")
+            );
+        }
     }
 
     #[test]

@@ -12,6 +12,7 @@ use crate::executor::order::rows::{Entry, Tally};
 use crate::executor::{Interrupt, JobResult, Policy};
 use crate::plan::{Action, Leftover, Plan};
 use crate::report::RowOutcome;
+use crate::report::csv::IN_CART;
 use crate::report::lifecycle::settle;
 
 /// After the orders: the updates, then with `--prune` the deletes (unless stopped).
@@ -72,7 +73,26 @@ async fn push_updates(
         return false;
     }
     let results = runner.run(jobs, Some("update")).await;
-    settle_all(entries, &results, RowOutcome::Updated)
+    let stopped = settle_all(entries, &results, RowOutcome::Updated);
+    note_in_cart(plan, entries);
+    stopped
+}
+
+/// Notes the updated rows of groups paid through the cart (`payment: basket`, sent without
+/// `skipbasket=on`): the change was accepted but waits unpaid in the cart.
+fn note_in_cart(plan: &Plan, entries: &mut [Entry]) {
+    let carted: Vec<&str> = plan
+        .servers
+        .iter()
+        .filter(|s| s.targeted && s.action == Action::Update)
+        .filter(|s| s.drift.as_ref().is_some_and(|d| !d.from_balance))
+        .map(|s| s.key.as_str())
+        .collect();
+    for entry in entries.iter_mut() {
+        if entry.row.outcome == RowOutcome::Updated && carted.contains(&entry.key.as_str()) {
+            entry.row.note = Some(IN_CART.to_owned());
+        }
+    }
 }
 
 /// Deletes every targeted undeclared service marked `delete` (`<type>.delete`, one service

@@ -29,6 +29,47 @@ impl Plan {
         Some(total)
     }
 
+    /// The known price changes of the targeted updates added up (per period), and how many
+    /// updates have an unknown price change; `None` when no update's price is known.
+    pub fn update_cost(&self) -> (Option<Money>, usize) {
+        let mut total: Option<Money> = None;
+        let mut unknown = 0;
+        for s in self.servers.iter().filter(|s| s.targeted) {
+            let Some(drift) = s.drift.as_ref().filter(|_| s.action == Action::Update) else {
+                continue;
+            };
+            match &drift.price_change {
+                Some(change) => {
+                    total = Some(total.map_or_else(|| change.clone(), |t| t.plus(change)))
+                }
+                None => unknown += 1,
+            }
+        }
+        (total, unknown)
+    }
+
+    /// The targeted updates, to price.
+    pub fn updates_to_price(&self) -> Vec<&Drift> {
+        self.servers
+            .iter()
+            .filter(|s| s.targeted && s.action == Action::Update)
+            .filter_map(|s| s.drift.as_ref())
+            .collect()
+    }
+
+    /// Sets the price change of the update of service `id`.
+    pub fn set_price_change(&mut self, id: &str, change: Money) {
+        let drift = self
+            .servers
+            .iter_mut()
+            .filter(|s| s.action == Action::Update)
+            .filter_map(|s| s.drift.as_mut())
+            .find(|d| d.service_id == id);
+        if let Some(drift) = drift {
+            drift.price_change = Some(change);
+        }
+    }
+
     /// `--prune`: every undeclared service is to be deleted.
     pub fn prune(&mut self) {
         for leftover in &mut self.undeclared {
@@ -111,6 +152,7 @@ impl Plan {
                 service_id: existing.id.clone(),
                 diff,
                 from_balance: group.payment == crate::manifest::Payment::Balance,
+                price_change: None,
             });
         }
     }

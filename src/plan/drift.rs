@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use super::call::OrderCall;
 use crate::manifest::Group;
+use crate::money::Money;
 
 /// Service statuses whose form may be edited: active and suspended (processing is busy).
 pub const EDITABLE: [u8; 2] = [2, 3];
@@ -64,6 +65,9 @@ pub struct Drift {
     /// The group pays from the balance: the change is sent with `skipbasket=on`, so it is
     /// charged at once instead of parked unpaid in the cart (as orders are).
     pub from_balance: bool,
+    /// What the change adds to one period's price (negative when cheaper), when the billing's
+    /// edit preview states it (`crate::api::price`); `None` is unknown, not free.
+    pub price_change: Option<Money>,
 }
 
 impl Drift {

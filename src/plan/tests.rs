@@ -301,6 +301,7 @@ fn json_shape() {
         "summary": {"order": 1, "exists": 1, "update": 0, "conflict": 0, "orphan": 0,
                     "delete": 0},
         "cost": {"total": "12.50", "currency": "EUR"},
+        "update_cost": null,
         "balance": null
     });
     assert_eq!(value, expected);

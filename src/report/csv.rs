@@ -19,7 +19,7 @@ pub use super::cells::neutralise;
 use super::cells::status_pair;
 
 /// The report columns, in order: the contract's seven, then billfleet's own.
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 17] = [
     "seq",
     "group",
     "domain",
@@ -36,7 +36,12 @@ pub const COLUMNS: [&str; 16] = [
     "expiredate",
     "status_text",
     "lickey",
+    "note",
 ];
+
+/// The `note` of a change that was accepted but waits unpaid in the cart (`payment: basket`:
+/// sent without `skipbasket=on`). Not a failure: `error` stays empty.
+pub const IN_CART: &str = "in the cart, not paid";
 
 /// What became of one server in a run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,6 +135,9 @@ pub struct ReportRow {
     /// owner-only.
     #[serde(default)]
     pub lickey: Option<String>,
+    /// A remark that is not an error, e.g. [`IN_CART`].
+    #[serde(default)]
+    pub note: Option<String>,
 }
 
 impl ReportRow {
@@ -157,6 +165,7 @@ impl ReportRow {
             expiredate: None,
             status_text: None,
             lickey: None,
+            note: None,
         }
     }
 
@@ -187,6 +196,7 @@ impl ReportRow {
             &mut row.expiredate,
             &mut row.status_text,
             &mut row.lickey,
+            &mut row.note,
         ]
         .into_iter()
         .flatten()
@@ -358,9 +368,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active,",
-                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended,",
-                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent,",
+                "1,web,'=cmd|' /C calc'!A0,failed,,0,'@SUM(1+1),,2,,-12.50,,,,active,,",
+                "2,web,b.example.com,prolonged,,0,'-2+3,,3,,,,,,suspended,,",
+                "3,web,c.example.com,skipped,,0,,,,'\t+1,,,,,absent,,",
             ]
         );
     }
@@ -372,11 +382,23 @@ mod tests {
     }
 
     #[test]
+    fn a_note_is_the_last_cell_and_not_an_error() {
+        let mut row = ReportRow::new("web", 1, "a.example.com", RowOutcome::Updated);
+        row.note = Some(IN_CART.to_owned());
+        let out = text(&[row]);
+        let line = out.lines().nth(1).unwrap_or_default();
+        assert_eq!(
+            line,
+            "1,web,a.example.com,updated,,0,,,,,,,,,,,\"in the cart, not paid\""
+        );
+    }
+
+    #[test]
     fn header_exactly_and_empty_report_still_has_it() {
         assert_eq!(
             text(&[]),
             "seq,group,domain,outcome,service_id,attempts,error,\
-             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text,lickey\n"
+             remoteid,status,ip,cost,original_domain,duration_ms,expiredate,status_text,lickey,note\n"
         );
     }
 
@@ -396,9 +418,9 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "3,db,db-3.example.com,skipped,,0,,,,,,,,,,",
-                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,,",
-                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,,",
+                "3,db,db-3.example.com,skipped,,0,,,,,,,,,,,",
+                "2,web,web-002.example.com,failed,,5,\"insufficient funds, \"\"EUR\"\"\",,,,,,,,,,",
+                "10,web,web-011.example.com,ordered,4242,1,,,,,,web-010.example.com,850,,,,",
             ]
         );
     }

@@ -102,12 +102,20 @@ pub fn print_doomed(targets: &[&Member]) -> Result<(), String> {
     write().map_err(|e| format!("cannot write the list: {e}"))
 }
 
-/// The question before `edit` pushes changes to `n` services.
-pub fn edit_question(n: usize) -> String {
-    format!(
-        "Edit {} (the billing prices changed addons itself; no cost is known here)?",
-        super::plural(n, "service")
-    )
+/// The question before `edit` pushes changes to `n` services, with what they add to one
+/// period's price where the billing stated it.
+pub fn edit_question(n: usize, price_changes: &[Option<Money>]) -> String {
+    let known: Vec<&Money> = price_changes.iter().flatten().collect();
+    let unknown = price_changes.len() - known.len();
+    let total = known.iter().fold(None::<Money>, |t, m| {
+        Some(t.map_or_else(|| (*m).clone(), |t| t.plus(m)))
+    });
+    let money = super::plan::price_change_text(total.as_ref());
+    let cost = match (total.is_some(), unknown) {
+        (true, 0) | (false, _) => money,
+        (true, n) => format!("{money}, {n} unknown"),
+    };
+    format!("Edit {} ({cost})?", super::plural(n, "service"))
 }
 
 /// `edit`'s plan on stdout: one line per changed field, notes, and a count.
@@ -174,6 +182,23 @@ mod tests {
     use super::*;
     use crate::api::Service;
     use crate::plan::fleet::Found;
+
+    #[test]
+    fn edit_question_states_the_price_change() {
+        let eur = |c| Some(Money::from_cents(c, "EUR"));
+        assert_eq!(
+            edit_question(2, &[eur(250), eur(250)]),
+            "Edit 2 services (+5.00 EUR/period)?"
+        );
+        assert_eq!(
+            edit_question(2, &[eur(-100), None]),
+            "Edit 2 services (-1.00 EUR/period, 1 unknown)?"
+        );
+        assert_eq!(
+            edit_question(1, &[None]),
+            "Edit 1 service (price change unknown)?"
+        );
+    }
 
     #[test]
     fn a_moved_member_keeps_its_declared_domain() {

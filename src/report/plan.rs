@@ -33,11 +33,15 @@ struct PlanJson<'a>(&'a Plan);
 impl Serialize for PlanJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let plan = self.0;
-        let mut map = serializer.serialize_map(Some(5))?;
+        let mut map = serializer.serialize_map(Some(6))?;
         map.serialize_entry("servers", &ServersJson(&plan.servers))?;
         map.serialize_entry("undeclared", &UndeclaredJson(&plan.undeclared))?;
         map.serialize_entry("summary", &plan.summary())?;
         map.serialize_entry("cost", &plan.cost.as_ref().map(|m| AmountJson("total", m)))?;
+        // The updates' known price changes per period, apart from the orders' `cost`.
+        let (update_cost, _) = plan.update_cost();
+        let update_cost = update_cost.as_ref().map(|m| AmountJson("amount", m));
+        map.serialize_entry("update_cost", &update_cost)?;
         let balance = plan.balance.as_ref().map(|m| AmountJson("amount", m));
         map.serialize_entry("balance", &balance)?;
         map.end()
@@ -120,6 +124,8 @@ impl Serialize for ServerJson<'_> {
             (Some(drift), Action::Update) => {
                 map.serialize_entry("call", &CallJson(&drift.call()))?;
                 map.serialize_entry("changes", &ChangesJson(&drift.diff.changes))?;
+                let price = drift.price_change.as_ref().map(|m| AmountJson("amount", m));
+                map.serialize_entry("price_change", &price)?;
             }
             (Some(drift), _) => {
                 map.serialize_entry("changes", &ChangesJson(&drift.diff.blocked))?
@@ -187,10 +193,32 @@ pub fn text<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
     if let Some(cost) = &plan.cost {
         writeln!(w, "estimated cost: {cost}")?;
     }
+    if plan.summary().update > 0 {
+        writeln!(w, "update cost: {}", update_cost_text(plan))?;
+    }
     if let Some(balance) = &plan.balance {
         writeln!(w, "balance: {balance}")?;
     }
     w.flush()
+}
+
+/// One update's price change: `+2.50 EUR/period`, or `price change unknown`.
+pub fn price_change_text(change: Option<&Money>) -> String {
+    match change {
+        Some(m) if m.is_negative() => format!("{m}/period"),
+        Some(m) => format!("+{m}/period"),
+        None => "price change unknown".to_owned(),
+    }
+}
+
+/// The updates' price changes added up: `+5.00 EUR/period`, with `(1 unknown)` when some are
+/// not stated, or `price change unknown`.
+pub fn update_cost_text(plan: &Plan) -> String {
+    match plan.update_cost() {
+        (Some(total), 0) => price_change_text(Some(&total)),
+        (Some(total), n) => format!("{} ({n} unknown)", price_change_text(Some(&total))),
+        (None, _) => price_change_text(None),
+    }
 }
 
 /// `3 to order, 2 to update, 1 to delete, 40 unchanged` (then conflicts and orphans, if any).
@@ -317,6 +345,8 @@ fn row(s: &PlannedServer) -> [String; 4] {
                 let from = c.from.as_deref().unwrap_or("(none)");
                 text.push_str(&format!(" {} {from} → {}", c.field, c.to));
             }
+            let change = s.drift.as_ref().and_then(|d| d.price_change.as_ref());
+            text.push_str(&format!("; {}", price_change_text(change)));
             text
         }
         (None, Some(e)) if s.action == Action::Conflict && s.drift.is_some() => {

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::time::Duration;
 
-use super::csv::{ReportRow, RowOutcome};
+use super::csv::{IN_CART, ReportRow, RowOutcome};
 
 /// The closing lines of a run: counts per outcome, duration, calls per second.
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +15,8 @@ pub struct Summary {
     pub duration: Duration,
     /// Billing calls sent (e.g. `Pacer::calls`).
     pub calls: u64,
+    /// Changes accepted but waiting unpaid in the cart (rows noted [`IN_CART`]).
+    pub in_cart: usize,
 }
 
 impl Summary {
@@ -24,10 +26,15 @@ impl Summary {
         for row in rows {
             *counts.entry(row.outcome).or_insert(0) += 1;
         }
+        let in_cart = rows
+            .iter()
+            .filter(|r| r.note.as_deref() == Some(IN_CART))
+            .count();
         Self {
             counts,
             duration,
             calls,
+            in_cart,
         }
     }
 
@@ -58,6 +65,14 @@ impl fmt::Display for Summary {
                 .map(|(outcome, n)| format!("{n} {outcome}"))
                 .collect();
             f.write_str(&parts.join(", "))?;
+            if self.in_cart > 0 {
+                let noun = if self.in_cart == 1 {
+                    "change waits"
+                } else {
+                    "changes wait"
+                };
+                write!(f, " ({} {noun} in the cart, not paid)", self.in_cart)?;
+            }
         }
         write!(
             f,
@@ -86,6 +101,13 @@ mod tests {
         assert_eq!(
             s.to_string(),
             "2 ordered, 1 exists, 1 failed in 4.0s; 10 calls (2.5/s)"
+        );
+        let mut carted = ReportRow::new("web", 5, "e", RowOutcome::Updated);
+        carted.note = Some(IN_CART.to_owned());
+        let s = Summary::from_rows(&[carted], Duration::from_secs(1), 1);
+        assert_eq!(
+            s.to_string(),
+            "1 updated (1 change waits in the cart, not paid) in 1.0s; 1 calls (1.0/s)"
         );
         let empty = Summary::from_rows(&[], Duration::ZERO, 0);
         assert_eq!(empty.to_string(), "nothing to do in 0.0s; 0 calls (0.0/s)");

@@ -86,28 +86,33 @@ pub fn faults_from_args(f: &FaultArgs) -> Result<Faults, String> {
         login_refusal: f.login_refusal.clone(),
         balance_text: f.balance_text.clone(),
         shapes: shapes_from_args(f)?,
+        edit_price: price_shape("--edit-price-shape", &f.edit_price_shape)?,
     })
 }
 
 /// The answer shapes the flags ask for.
 fn shapes_from_args(f: &FaultArgs) -> Result<FormShapes, String> {
-    let price = match f.price_shape.as_str() {
+    Ok(FormShapes {
+        v2_form: f.v2_forms,
+        price: price_shape("--price-shape", &f.price_shape)?,
+        slist_addons: f.slist_addons,
+        off_values: f.off_values,
+    })
+}
+
+/// A price shape by its flag value.
+fn price_shape(flag: &str, value: &str) -> Result<PriceShape, String> {
+    Ok(match value {
         "pricelist_summary" => PriceShape::PricelistSummary,
         "total_summary" => PriceShape::TotalSummary,
         "orderinfo" => PriceShape::Orderinfo,
         "missing" => PriceShape::Missing,
         other => {
             return Err(format!(
-                "--price-shape: '{other}' is not one of pricelist_summary, total_summary, \
-                 orderinfo, missing"
+                "{flag}: '{other}' is not one of pricelist_summary, total_summary, orderinfo, \
+                 missing"
             ));
         }
-    };
-    Ok(FormShapes {
-        v2_form: f.v2_forms,
-        price,
-        slist_addons: f.slist_addons,
-        off_values: f.off_values,
     })
 }
 
@@ -198,6 +203,7 @@ mod tests {
             &["--drop-after", "1.5"],
             &["--user", "a:b"],
             &["--price-shape", "somewhere"],
+            &["--edit-price-shape", "nowhere"],
         ] {
             let err = from_args(&args(bad)).unwrap_err();
             assert!(!err.is_empty(), "{bad:?}");

@@ -9,6 +9,7 @@ use super::funcs::{Action, Call, Reply};
 use super::license::LicenseEdit;
 use super::orders::{check_addon, read_autoprolong};
 use super::state::{Service, State};
+use super::types::PriceShape;
 
 /// `date` plus whole months (the end of a shorter month when the day does not exist).
 pub(crate) fn add_months(date: NaiveDate, months: u32) -> NaiveDate {
@@ -167,7 +168,8 @@ fn prolong_preview(call: &Call<'_>, s: &Service, p: &Preview) -> Node {
         .child(periods)
 }
 
-/// `<type>.edit`: the form without `sok`; with it addons and auto-renewal change (with
+/// `<type>.edit`: the form without `sok` (a preview: the current values, priced with any
+/// submitted addon changes; nothing changes); with it addons and auto-renewal change (with
 /// `skipbasket=on` the price difference is charged at once). Admin-only
 /// fields (ip, username, userpassword, serverid, domain, ostempl) are ignored, except on
 /// licenses, whose `licname`, `ip` and `remoteid` the customer sets (ISPsystem's license
@@ -179,15 +181,17 @@ pub(crate) fn edit(call: &mut Call<'_>, account: &str, item_type: &str) -> Resul
     let Some(tariff) = call.tariff(s.pricelist) else {
         return Err(ApiError::missed("pricelist", &s.pricelist.to_string()));
     };
-    if call.params.non_empty("sok").is_none() {
-        return Ok(Reply::Doc(edit_form(call, s)));
-    }
-    if s.status == 5 {
-        return Err(busy(id));
-    }
     let mut changes = Vec::new();
     for (aid, value) in call.params.prefixed("addon_") {
         changes.push(check_addon(tariff, &aid, &value)?);
+    }
+    if call.params.non_empty("sok").is_none() {
+        // A preview: the current values, priced with the submitted changes; nothing changes.
+        let cost = cost_with(call, id, tariff, &changes)?;
+        return Ok(Reply::Doc(edit_form(call, s, cost)));
+    }
+    if s.status == 5 {
+        return Err(busy(id));
     }
     let autoprolong = match call.params.get("autoprolong") {
         Some(raw) => Some(read_autoprolong(
@@ -234,18 +238,35 @@ fn added_cost(
     tariff: &super::catalog::Tariff,
     changes: &[(u32, i64)],
 ) -> Result<i64, ApiError> {
+    let cost = cost_with(call, id, tariff, changes)?;
+    Ok((cost - service(call, id)?.cost_cents).max(0))
+}
+
+/// One period's price of service `id` with the addon `changes` (its current price when there
+/// are none).
+fn cost_with(
+    call: &Call<'_>,
+    id: u64,
+    tariff: &super::catalog::Tariff,
+    changes: &[(u32, i64)],
+) -> Result<i64, ApiError> {
     let s = service(call, id)?;
+    if changes.is_empty() {
+        return Ok(s.cost_cents);
+    }
     let mut next = s.addons.clone();
     for (aid, v) in changes {
         next.insert(*aid, *v);
     }
     let next: Vec<(u32, i64)> = next.into_iter().collect();
     let (_, enums) = values(s);
-    let cost = tariff.price_cents(s.period.max(1), &next, &enums);
-    Ok((cost - s.cost_cents).max(0))
+    Ok(tariff.price_cents(s.period.max(1), &next, &enums))
 }
 
-fn edit_form(call: &Call<'_>, s: &Service) -> Node {
+/// The edit form: the service's current values, and `cost_cents` (one period's price of the
+/// service as the form describes it: with a preview's submitted changes) where
+/// `faults.edit_price` says, in the order preview's shapes.
+fn edit_form(call: &Call<'_>, s: &Service, cost_cents: i64) -> Node {
     let mut doc = Node::doc()
         .field("elid", s.id.to_string())
         .field("id", s.id.to_string())
@@ -284,12 +305,34 @@ fn edit_form(call: &Call<'_>, s: &Service) -> Node {
     if let Some(name) = &s.licname {
         doc.push(Node::text("licname", name));
     }
-    let info = format!(
-        "Service cost<br/>Total amount: {} {}",
-        doc::cents(s.cost_cents),
-        call.config.currency
-    );
-    doc.field("orderinfo", info)
+    edit_price(doc, call, cost_cents)
+}
+
+/// States one period's price on an edit form: "Total amount" in `orderinfo`, and a
+/// `pricelist_summary` or `total_summary` list whose first row is the total (as order
+/// previews do, `super::form`); nothing with the `Missing` shape.
+fn edit_price(doc: Node, call: &Call<'_>, cents: i64) -> Node {
+    let shape = call.core.faults.edit_price;
+    let currency = call.config.currency.as_str();
+    if shape == PriceShape::Missing {
+        return doc.field("orderinfo", "Service parameters");
+    }
+    let total = doc::cents(cents);
+    let info = format!("Service cost<br/>Total amount: {total} {currency}");
+    let doc = doc.field("orderinfo", info);
+    let name = match shape {
+        PriceShape::PricelistSummary => "pricelist_summary",
+        PriceShape::TotalSummary => "total_summary",
+        PriceShape::Orderinfo | PriceShape::Missing => return doc,
+    };
+    let price = Node::new("price")
+        .field("cost", total)
+        .field("currency", currency);
+    let row = Node::new("elem")
+        .field("id", "total")
+        .field("name", "Total")
+        .child(Node::new("cost").child(price));
+    doc.child(Node::new("list").attr("name", name).child(row))
 }
 
 /// `<type>.suspend|resume|delete` with `elid` = `1, 2, 3`: all of them or none.

@@ -1,11 +1,11 @@
 //! The survey's second half: each present service's edit form, read so the planner can tell
 //! `exists` from `update`, with `--target` and `--prune` applied to the plan.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{BillingClient, EditForm};
+use crate::api::{BillingClient, EditForm, price_change};
 use crate::executor::lifecycle::{Read, Runner};
 use crate::executor::{ErrorClass, Outcome, Policy};
 use crate::failure::CmdError;
@@ -26,7 +26,8 @@ pub struct Completion<'a> {
 }
 
 /// Restricts the plan to the targets, reads the present servers' edit forms (drift), marks the
-/// undeclared services for deletion with `--prune`, and prices the targeted orders.
+/// undeclared services for deletion with `--prune`, and prices the targeted orders and, where
+/// the billing states it, the updates (an edit preview, see `crate::api::price`).
 pub async fn complete(
     client: &BillingClient,
     manifest: &Manifest,
@@ -42,8 +43,9 @@ pub async fn complete(
             .map_or_else(String::new, |b| b.currency.clone());
         plan.cost = plan.cost_of_orders(unit_prices, &currency);
     }
-    let forms = read_forms(client, plan, how.policy, how.cancel).await?;
-    plan.with_forms(manifest, |id| forms.get(id));
+    let forms = read_forms(client, plan, how.policy.clone(), how.cancel.clone()).await?;
+    plan.with_forms(manifest, |id| forms.get(id).map(|f| &f.values));
+    price_updates(client, plan, &forms, how.policy, how.cancel).await?;
     if how.prune {
         plan.prune();
     }
@@ -57,7 +59,7 @@ async fn read_forms(
     plan: &mut Plan,
     policy: Policy,
     cancel: CancellationToken,
-) -> Result<HashMap<String, BTreeMap<String, String>>, CmdError> {
+) -> Result<HashMap<String, EditForm>, CmdError> {
     let needed = plan.forms_needed();
     if needed.is_empty() {
         return Ok(HashMap::new());
@@ -81,7 +83,7 @@ async fn read_forms(
     for result in runner.run(jobs, None).await {
         match result.outcome {
             Outcome::Done(form) => {
-                forms.insert(result.key, form.values);
+                forms.insert(result.key, form);
             }
             Outcome::Failed {
                 error,
@@ -94,6 +96,67 @@ async fn read_forms(
         }
     }
     Ok(forms)
+}
+
+/// Previews each update's edit (`<type>.edit` with the changed fields, without `sok`) and
+/// sets its price change where both the form and the preview state a price. A preview that
+/// fails or states no price leaves the change unknown: it is not a reason to block the plan.
+async fn price_updates(
+    client: &BillingClient,
+    plan: &mut Plan,
+    forms: &HashMap<String, EditForm>,
+    policy: Policy,
+    cancel: CancellationToken,
+) -> Result<(), CmdError> {
+    let jobs: Vec<Read<EditForm>> = plan
+        .updates_to_price()
+        .into_iter()
+        .filter(|d| forms.get(&d.service_id).is_some_and(|f| f.price.is_some()))
+        .map(|d| {
+            let (item_type, id, params) = (d.item_type.clone(), d.service_id.clone(), d.params());
+            let client = client.clone();
+            Read::new(id.clone(), move || {
+                let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
+                let params = params.clone();
+                async move {
+                    let params: Vec<(&str, &str)> = params
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    client.edit_quote(&item_type, &id, &params).await
+                }
+            })
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Ok(());
+    }
+    let runner = Runner {
+        policy,
+        cancel,
+        pacer: std::sync::Arc::clone(&client.options().pacer),
+    };
+    for result in runner.run(jobs, None).await {
+        match result.outcome {
+            Outcome::Done(preview) => {
+                let before = forms.get(&result.key).and_then(|f| f.price.as_ref());
+                if let Some(change) = price_change(before, preview.price.as_ref()) {
+                    plan.set_price_change(&result.key, change);
+                }
+            }
+            Outcome::Failed {
+                error,
+                class: ErrorClass::Fatal,
+            } => {
+                return Err(CmdError::aborted(format!("the billing refused: {error}")));
+            }
+            Outcome::Failed { error, .. } => {
+                tracing::warn!(service = %result.key, %error, "edit price preview failed; price change unknown");
+            }
+            Outcome::Skipped { reason } => return Err(CmdError::aborted(reason)),
+        }
+    }
+    Ok(())
 }
 
 /// Blocks the group of the server whose service `id` could not be read.

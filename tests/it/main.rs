@@ -18,6 +18,7 @@ mod money;
 mod onboard;
 mod pipeline;
 mod plan;
+mod prices;
 mod roundtrip;
 mod sandbox;
 mod sim;

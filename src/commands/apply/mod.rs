@@ -276,8 +276,13 @@ impl Apply<'_> {
                 ));
             }
         }
+        let update_cost = if updates > 0 {
+            format!(" ({})", report::plan::update_cost_text(plan))
+        } else {
+            String::new()
+        };
         let question = format!(
-            "Order {} for ~{} (balance {}), update {updates}, delete {deletes}?",
+            "Order {} for ~{} (balance {}), update {updates}{update_cost}, delete {deletes}?",
             report::plural(estimate.count, "server"),
             estimate
                 .total

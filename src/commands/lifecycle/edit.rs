@@ -8,11 +8,13 @@ use std::collections::HashMap;
 
 use super::jobs::{Edit, Read};
 use super::{Context, Member, settle, stopped};
-use crate::api::EditForm;
+use crate::api::{EditForm, price_change};
 use crate::commands::{CmdError, CmdResult};
 use crate::executor::Outcome;
 use crate::manifest::{Group, Payment};
-use crate::plan::drift::{Diff, EDITABLE, diff};
+use crate::money::Money;
+use crate::plan::drift::{Diff, EDITABLE, diff, edit_params};
+use crate::report::csv::IN_CART;
 use crate::report::lifecycle::{edit_question, member_row, print_edit_plan};
 use crate::report::{ReportRow, RowOutcome};
 
@@ -29,6 +31,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
         .map(|m| (m.key.clone(), member_row(m, RowOutcome::Skipped)))
         .collect();
     let mut planned: Vec<(&Member, Diff)> = Vec::new();
+    let mut prices: HashMap<String, Money> = HashMap::new();
     for (member, read) in targets.iter().zip(&forms) {
         let Some(row) = rows.get_mut(&member.key) else {
             continue;
@@ -40,6 +43,9 @@ pub async fn run(ctx: &Context) -> CmdResult {
             continue;
         };
         row.outcome = RowOutcome::Unchanged;
+        if let Some(price) = &form.price {
+            prices.insert(member.key.clone(), price.clone());
+        }
         planned.push((member, diff(group, &form.values)));
     }
     if stopped(&forms) {
@@ -55,7 +61,8 @@ pub async fn run(ctx: &Context) -> CmdResult {
         .filter(|(_, d)| !d.changes.is_empty())
         .collect();
     if !changed.is_empty() {
-        ctx.confirm(&edit_question(changed.len()))?;
+        let price_changes = preview_prices(ctx, &changed, &prices).await;
+        ctx.confirm(&edit_question(changed.len(), &price_changes))?;
     }
     let jobs = changed
         .iter()
@@ -68,7 +75,7 @@ pub async fn run(ctx: &Context) -> CmdResult {
                 // A group paid from the balance also sends `skipbasket=on`, so an addon change
                 // is charged at once instead of waiting unpaid in the cart (BILLmanager 6
                 // "Service management via API", `vds.edit … skipbasket=on`).
-                params: crate::plan::drift::edit_params(
+                params: edit_params(
                     d,
                     group_of(ctx, m).is_some_and(|g| g.payment == Payment::Balance),
                 ),
@@ -80,6 +87,10 @@ pub async fn run(ctx: &Context) -> CmdResult {
         if let Some(row) = rows.get_mut(&member.key) {
             row.outcome = RowOutcome::Edited;
             settle(row, result);
+            let basket = group_of(ctx, member).is_some_and(|g| g.payment != Payment::Balance);
+            if basket && row.outcome == RowOutcome::Edited {
+                row.note = Some(IN_CART.to_owned());
+            }
         }
     }
     let rows: Vec<ReportRow> = rows.into_values().collect();
@@ -99,6 +110,50 @@ fn read_jobs(ctx: &Context, targets: &[&Member]) -> Vec<Read<EditForm>> {
                 async move { client.edit_form(&item_type, &id).await }
             }))
         })
+        .collect()
+}
+
+/// Each change's price per period, where the edit form (`prices`, by key) and the edit's
+/// preview (`<type>.edit` with the changed fields, without `sok`) both state one; unknown
+/// (`None`) otherwise, also when the preview fails (see `crate::api::price`).
+async fn preview_prices(
+    ctx: &Context,
+    changed: &[&(&Member, Diff)],
+    prices: &HashMap<String, Money>,
+) -> Vec<Option<Money>> {
+    let jobs: Vec<Read<EditForm>> = changed
+        .iter()
+        .filter(|(m, _)| prices.contains_key(&m.key))
+        .filter_map(|(m, d)| {
+            let client = ctx.conn.client.clone();
+            let item_type = m.item_type.to_string();
+            let id = m.service()?.id.clone();
+            let params = edit_params(d, false);
+            Some(Read::new(m.key.clone(), move || {
+                let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
+                let params = params.clone();
+                async move {
+                    let params: Vec<(&str, &str)> = params
+                        .iter()
+                        .map(|(k, v)| (k.as_str(), v.as_str()))
+                        .collect();
+                    client.edit_quote(&item_type, &id, &params).await
+                }
+            }))
+        })
+        .collect();
+    let mut after: HashMap<String, Money> = HashMap::new();
+    for result in ctx.runner().run(jobs, None).await {
+        if let Outcome::Done(EditForm {
+            price: Some(price), ..
+        }) = result.outcome
+        {
+            after.insert(result.key, price);
+        }
+    }
+    changed
+        .iter()
+        .map(|(m, _)| price_change(prices.get(&m.key), after.get(&m.key)))
         .collect()
 }
 
