@@ -23,6 +23,8 @@ pub struct Cli {
 }
 
 /// The commands (CONTRACT.md "Commands").
+// Parsed once per process: the size of the sandbox's many fault flags costs nothing here.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Parse and validate a manifest; never contacts the billing (unless --online).

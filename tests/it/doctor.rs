@@ -57,7 +57,8 @@ fn mutating(func: &str, params: &[(String, String)]) -> bool {
     let action = ["suspend", "resume", "delete", "cart", "basket"]
         .iter()
         .any(|a| func.ends_with(a));
-    action || (sok && !func.ends_with(".filter"))
+    // Resetting a list filter and ending the session (`logon`) change no service.
+    action || (sok && !func.ends_with(".filter") && func != "logon")
 }
 
 #[tokio::test]
