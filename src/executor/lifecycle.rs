@@ -111,6 +111,31 @@ impl<T> Read<T> {
     }
 }
 
+impl Read<crate::api::EditForm> {
+    /// The price preview of an edit, keyed by `key`: service `id`'s `<type>.edit` form
+    /// submitted with `params` and without `sok` (nothing changes).
+    pub fn edit_preview(
+        client: &BillingClient,
+        key: String,
+        item_type: String,
+        id: String,
+        params: Vec<(String, String)>,
+    ) -> Self {
+        let client = client.clone();
+        Self::new(key, move || {
+            let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
+            let params = params.clone();
+            async move {
+                let params: Vec<(&str, &str)> = params
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                client.edit_quote(&item_type, &id, &params).await
+            }
+        })
+    }
+}
+
 impl<T: Send + 'static> Job for Read<T> {
     type Output = T;
     type Error = ApiError;

@@ -113,19 +113,8 @@ async fn price_updates(
         .into_iter()
         .filter(|d| forms.get(&d.service_id).is_some_and(|f| f.price.is_some()))
         .map(|d| {
-            let (item_type, id, params) = (d.item_type.clone(), d.service_id.clone(), d.params());
-            let client = client.clone();
-            Read::new(id.clone(), move || {
-                let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
-                let params = params.clone();
-                async move {
-                    let params: Vec<(&str, &str)> = params
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    client.edit_quote(&item_type, &id, &params).await
-                }
-            })
+            let id = d.service_id.clone();
+            Read::edit_preview(client, id.clone(), d.item_type.clone(), id, d.params())
         })
         .collect();
     if jobs.is_empty() {

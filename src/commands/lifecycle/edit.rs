@@ -125,21 +125,16 @@ async fn preview_prices(
         .iter()
         .filter(|(m, _)| prices.contains_key(&m.key))
         .filter_map(|(m, d)| {
-            let client = ctx.conn.client.clone();
-            let item_type = m.item_type.to_string();
+            let (key, item_type) = (m.key.clone(), m.item_type.to_string());
             let id = m.service()?.id.clone();
             let params = edit_params(d, false);
-            Some(Read::new(m.key.clone(), move || {
-                let (client, item_type, id) = (client.clone(), item_type.clone(), id.clone());
-                let params = params.clone();
-                async move {
-                    let params: Vec<(&str, &str)> = params
-                        .iter()
-                        .map(|(k, v)| (k.as_str(), v.as_str()))
-                        .collect();
-                    client.edit_quote(&item_type, &id, &params).await
-                }
-            }))
+            Some(Read::edit_preview(
+                &ctx.conn.client,
+                key,
+                item_type,
+                id,
+                params,
+            ))
         })
         .collect();
     let mut after: HashMap<String, Money> = HashMap::new();
