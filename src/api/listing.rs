@@ -259,7 +259,8 @@ impl BillingClient {
 
     /// Clears the saved list filter of `item_type` once per client: whether none was set, one
     /// was cleared, or it could not be cleared (the list read after it is not known
-    /// complete); only fatal errors (credentials refused) are errors.
+    /// complete); fatal errors (credentials refused) and transient ones (retried by the
+    /// caller) are errors.
     async fn clear_filter_once(&self, item_type: &str) -> Result<Filter, ApiError> {
         let cleared = || {
             self.inner
@@ -280,7 +281,9 @@ impl BillingClient {
                     .insert(item_type.to_owned());
                 Ok(if reset { Filter::Reset } else { Filter::Clean })
             }
-            Err(e) if e.is_fatal() => Err(e),
+            // A refusal stops; a transient failure (a 503, a timeout) is the caller's to retry
+            // like any read, never taken for a filter that cannot be cleared.
+            Err(e) if e.is_fatal() || e.retryable() => Err(e),
             Err(e) => Ok(Filter::NotCleared(format!(
                 "the saved list filter was not cleared: {e}"
             ))),
@@ -319,12 +322,15 @@ impl BillingClient {
         if still.is_empty() {
             Ok(true)
         } else {
-            Err(
-                ApiError::new(ErrorKind::Protocol, func, true, false).with_detail(format!(
-                    "fields still set after the reset: {}",
-                    names(&still)
-                )),
-            )
+            // A billing that keeps its filter: no retry changes that (not a transient error).
+            let kind = ErrorKind::Refused {
+                kind: "filter_kept".into(),
+                object: func.to_owned(),
+            };
+            Err(ApiError::new(kind, func, true, false).with_detail(format!(
+                "fields still set after the reset: {}",
+                names(&still)
+            )))
         }
     }
 }
