@@ -439,6 +439,10 @@ pub struct FaultArgs {
     /// localized forms billings print.
     #[arg(long, value_name = "TEXT")]
     pub balance_text: Option<String>,
+    /// Answer the first N calls of FUNC with 503 before doing anything (`FUNC:N`, e.g.
+    /// `vds.filter:1`).
+    #[arg(long, value_name = "FUNC:N")]
+    pub fail_first: Option<String>,
     /// Answer order forms in the BILLmanager 6 v2 shape (limits under
     /// `metadata.form.page[].field[]`, labels as a `messages.msg` map).
     #[arg(long)]

@@ -85,9 +85,24 @@ pub fn faults_from_args(f: &FaultArgs) -> Result<Faults, String> {
         refuse_lists: f.refuse_lists.clone(),
         login_refusal: f.login_refusal.clone(),
         balance_text: f.balance_text.clone(),
+        fail_first: f.fail_first.as_deref().map(fail_first).transpose()?,
         shapes: shapes_from_args(f)?,
         edit_price: price_shape("--edit-price-shape", &f.edit_price_shape)?,
     })
+}
+
+/// `--fail-first FUNC:N`.
+fn fail_first(text: &str) -> Result<(String, u32), String> {
+    let parsed = text
+        .rsplit_once(':')
+        .and_then(|(func, n)| Some((func.trim(), n.trim().parse::<u32>().ok()?)))
+        .filter(|(func, _)| !func.is_empty());
+    match parsed {
+        Some((func, n)) => Ok((func.to_owned(), n)),
+        None => Err(format!(
+            "--fail-first: '{text}' is not FUNC:N (e.g. vds.filter:1)"
+        )),
+    }
 }
 
 /// The answer shapes the flags ask for.

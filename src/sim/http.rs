@@ -287,6 +287,12 @@ impl Sim {
         if faults.fail_before > 0.0 && core.rng.random_bool(faults.fail_before.min(1.0)) {
             return (Pre::Unavailable, delay);
         }
+        if let Some((func, n)) = &faults.fail_first
+            && params.get("func") == Some(func.as_str())
+            && core.log.iter().filter(|r| r.func == *func).count() < *n as usize
+        {
+            return (Pre::Unavailable, delay);
+        }
         let login = matches!(params.get("func"), Some("auth" | "logon"));
         if !login && faults.busy_share > 0.0 && core.rng.random_bool(faults.busy_share.min(1.0)) {
             return (Pre::Busy, delay);

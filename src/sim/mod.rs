@@ -136,6 +136,9 @@ pub struct Faults {
     /// localized forms billings print: `1 234,56`, `1,234.56`, `0.005`, or an ambiguous
     /// `1,234`).
     pub balance_text: Option<String>,
+    /// The first N calls of this function are answered 503 before anything is done (a
+    /// deterministic transient failure of one read, e.g. `vds.filter`).
+    pub fail_first: Option<(String, u32)>,
     /// Where `<type>.edit` forms state the service's price (with a preview's submitted
     /// changes): `Missing` answers edit forms with no price at all.
     pub edit_price: PriceShape,

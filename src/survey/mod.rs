@@ -183,7 +183,22 @@ pub async fn survey_retried(
     manifest: &Manifest,
     retry: ReadRetry,
 ) -> Result<Survey, ApiError> {
-    let found = retry.run(|| survey(client, manifest)).await?;
+    let mut failures = 0u32;
+    // A list that failed transiently blocks its groups in that survey: survey again (the
+    // failed read was not cached, so it is read anew) until it succeeds or the retries are
+    // used up; then the group stays blocked and nothing is ordered for it.
+    let found = loop {
+        let found = retry.run(|| survey(client, manifest)).await?;
+        match &found.transient {
+            Some(e) if failures < retry.retries => {
+                let wait = retry.backoff.delay(failures, e.retry_after());
+                tracing::debug!("{e}; surveying again in {:.1}s", wait.as_secs_f64());
+                failures += 1;
+                tokio::time::sleep(wait).await;
+            }
+            _ => break found,
+        }
+    };
     let balance = found.plan.balance.clone().unwrap_or_default();
     let mut unit_prices = found.unit_prices;
     for (index, group) in manifest.groups().enumerate() {

@@ -93,6 +93,38 @@ async fn plan_ends_its_session() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_transient_failure_of_a_list_read_is_retried_not_a_blocked_group() {
+    // The filter form and the first page each answer 503 once: read again, then planned.
+    for func in ["vds.filter", "vds"] {
+        let sim = sim(Faults {
+            fail_first: Some((func.to_owned(), 1)),
+            ..Faults::default()
+        })
+        .await;
+        let text = manifest(3, "10: 1, 11: 1024");
+        let plan = run(&sim, &text, &["plan", "web.yaml"]).run().await;
+        plan.code(0);
+        let failed = sim.sim.requests();
+        assert!(
+            failed
+                .iter()
+                .any(|r| r.func == func && r.outcome == "fault:503"),
+            "{func} was not refused once"
+        );
+        assert!(
+            plan.stdout.contains("3 to order"),
+            "{func}: {}",
+            plan.stdout
+        );
+        let ran = run(&sim, &text, &["apply", "web.yaml", "--yes"])
+            .run()
+            .await;
+        ran.code(0);
+        assert_eq!(sim.sim.services().len(), 3, "{func}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_reading_command_ends_its_session() {
     let sim = sim(Faults::default()).await;
     let text = manifest(2, "10: 1, 11: 1024");
