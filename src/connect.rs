@@ -7,7 +7,6 @@
 //! [`crate::report::confirm::password`]); how a failed call is explained to a person is
 //! [`crate::report::explain`].
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,8 +22,6 @@ use crate::sim::{SimConfig, SimDialect, SimHandle};
 
 /// User and password of the sandbox's demo account.
 pub const SANDBOX_USER: &str = "demo";
-
-use crate::settings::MIN_RATE;
 
 /// Environment variable: the longest `Retry-After` honoured, in seconds (default 300).
 pub const ENV_MAX_RETRY_AFTER: &str = "BILLFLEET_MAX_RETRY_AFTER";
@@ -68,22 +65,6 @@ impl Pace {
             timeout: settings.timeout,
         }
     }
-
-    /// From the manifest's `execution`, with `--rate` overriding (commands take
-    /// [`Pace::of`] their merged settings; this is for reads with no manifest).
-    pub(crate) fn from_execution(execution: &Execution, rate: Option<f64>) -> Self {
-        Self {
-            rate: rate.unwrap_or(execution.rate),
-            burst: execution
-                .burst
-                .and_then(|b| u32::try_from(b).ok())
-                .unwrap_or(1),
-            // Saturating: a timeout that is no duration (negative, NaN, beyond range) is
-            // the default one minute; validation reports it to the user.
-            timeout: Duration::try_from_secs_f64(execution.timeout)
-                .unwrap_or(Duration::from_secs(60)),
-        }
-    }
 }
 
 /// Where the sandbox keeps its state for a manifest (or for the current directory).
@@ -101,7 +82,6 @@ pub async fn connect(
     manifest: Option<&Path>,
     pace: Pace,
 ) -> Result<Connection, CmdError> {
-    check_rate(pace.rate)?;
     let max_retry_after = max_retry_after()?;
     if args.sandbox && (args.url.is_some() || args.profile.is_some()) {
         return Err(CmdError::bad_input(
@@ -155,18 +135,6 @@ pub async fn connect(
     })
 }
 
-/// Refuses a rate below [`MIN_RATE`] (or not a number) before anything is sent: the pacer's
-/// own guard (the settings merge has refused such rates already).
-fn check_rate(rate: f64) -> Result<(), CmdError> {
-    if rate.is_finite() && rate >= MIN_RATE {
-        Ok(())
-    } else {
-        Err(CmdError::bad_input(format!(
-            "the call rate must be at least {MIN_RATE} per second (got {rate})"
-        )))
-    }
-}
-
 /// The `Retry-After` cap: [`ENV_MAX_RETRY_AFTER`] seconds when set, else 5 minutes.
 fn max_retry_after() -> Result<Duration, CmdError> {
     let Some(value) = std::env::var_os(ENV_MAX_RETRY_AFTER) else {
@@ -193,7 +161,14 @@ pub async fn connect_bare(args: &BillingArgs, dialect: Dialect) -> Result<Connec
         login: LoginMode::Session,
         remoteid: true,
     };
-    let pace = Pace::from_execution(&Execution::default(), Some(10.0));
+    // The defaults of `execution`, at 10 calls per second: a few reads.
+    let flags = crate::settings::Flags {
+        rate: Some(10.0),
+        ..crate::settings::Flags::default()
+    };
+    let settings = crate::settings::Settings::merge(Path::new(""), &Execution::default(), &flags)
+        .map_err(|e| CmdError::bad_input(e.to_string()))?;
+    let pace = Pace::of(&settings);
     connect(&billing, args, None, pace).await
 }
 
@@ -229,7 +204,7 @@ fn target_or_prompt(args: &BillingArgs, manifest_url: Option<&str>) -> Result<Ta
         Err(ConfigError::Missing { what, .. }) if what == "the billing password" => what,
         other => return Ok(other?),
     };
-    if !(std::io::stdin().is_terminal() && std::io::stderr().is_terminal()) {
+    if !crate::report::confirm::can_ask() {
         return Err(CmdError::bad_input(format!(
             "{missing} is not set; give it in one of these ways:\n  \
              - the environment: {ENV_PASSWORD}=...\n  \

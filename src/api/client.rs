@@ -134,9 +134,14 @@ impl BillingClient {
         Self::with_extras(opts, ClientExtras::default())
     }
 
-    /// Like [`Self::new`], with an observer of every exchange (secrets removed).
-    pub fn with_tap(opts: ClientOptions, tap: super::tap::Tap) -> Result<Self, ApiError> {
-        Self::build(opts, ClientExtras::default(), Some(tap))
+    /// A new client like this one (options, login key, `Retry-After` cap; a session of its
+    /// own) with an observer of every exchange (secrets removed).
+    pub fn tapped(&self, tap: super::tap::Tap) -> Result<Self, ApiError> {
+        Self::build(
+            self.inner.opts.clone(),
+            self.inner.extras.clone(),
+            Some(tap),
+        )
     }
 
     /// Like [`Self::new`], with a login key and/or another `Retry-After` cap.

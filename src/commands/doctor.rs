@@ -17,15 +17,17 @@
 
 use tokio_util::sync::CancellationToken;
 
-use super::apply::converge::{self, Completion};
 use super::connect::{Pace, connect};
-use super::{CmdError, CmdResult, fleet};
+use super::{CmdError, CmdResult};
 use crate::api::{BillingClient, Service};
 use crate::cli::DoctorArgs;
 use crate::doctor::{self, Checks, capture::Capture};
+use crate::executor::Policy;
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::plan;
+use crate::survey::fleet;
+use crate::survey::forms::{self as converge, Completion};
 
 /// `billfleet doctor`.
 pub async fn run(args: &DoctorArgs) -> CmdResult {
@@ -37,7 +39,9 @@ pub async fn run(args: &DoctorArgs) -> CmdResult {
     let conn = connect(&manifest.billing, &args.billing, Some(&args.manifest), pace).await?;
     let capture = args.capture.as_deref().map(Capture::create).transpose()?;
     let client = match &capture {
-        Some(c) => BillingClient::with_tap(conn.client.options().clone(), c.tap())
+        Some(c) => conn
+            .client
+            .tapped(c.tap())
             .map_err(|e| CmdError::bad_input(e.to_string()))?,
         None => conn.client.clone(),
     };
@@ -49,7 +53,7 @@ pub async fn run(args: &DoctorArgs) -> CmdResult {
             doctor::order_form(&mut checks, &client, manifest, group).await;
         }
         if let Some(services) = lists {
-            would_do(&mut checks, &client, manifest, &services).await;
+            would_do(&mut checks, &client, manifest, &services, &settings.policy).await;
         }
     }
     client.logout().await;
@@ -80,13 +84,14 @@ async fn would_do(
     client: &BillingClient,
     manifest: &Manifest,
     services: &[(String, Service)],
+    policy: &Policy,
 ) {
     let existing = fleet::existing_all(services);
     let mut plan = plan::plan_against(manifest, &existing);
     let how = Completion {
         targets: None,
         prune: false,
-        policy: super::plan::read_policy(manifest),
+        policy: policy.clone(),
         cancel: CancellationToken::new(),
     };
     if let Err(e) = converge::complete(client, manifest, &mut plan, &[], how).await {

@@ -19,9 +19,6 @@ pub use crate::failure::{CmdError, CmdResult};
 use crate::preflight;
 /// The confirmation prompt lives in [`crate::report::confirm`]; commands reach it here.
 pub use crate::report::confirm;
-// The fleet's service lists moved to the survey stage; this path stays for the command files
-// that use it (`doctor`, `lifecycle`).
-use crate::survey::fleet;
 
 /// Whether a command may change services (a closed stdout then stops it like Ctrl-C and
 /// exits 3; a read-only command just ends, exit 0).

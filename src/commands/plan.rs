@@ -11,7 +11,6 @@ use tokio_util::sync::CancellationToken;
 use super::connect::{Pace, connect};
 use super::{CmdError, CmdResult};
 use crate::cli::{OutputFormat, PlanArgs};
-use crate::executor::Policy;
 use crate::exit;
 use crate::manifest::Manifest;
 use crate::plan::{self, Plan, Targets};
@@ -64,13 +63,6 @@ fn blocked_error(plan: &Plan) -> Option<CmdError> {
         "the plan cannot be completed; `apply` would order nothing for these groups:\n  {}",
         lines.join("\n  ")
     )))
-}
-
-/// Concurrency and retries of the plan's reads, as [`Settings::for_plan`] merges them (for
-/// `doctor`, which reads edit forms the way `plan` does).
-pub(super) fn read_policy(manifest: &Manifest) -> Policy {
-    Settings::for_plan(std::path::Path::new(""), manifest)
-        .map_or_else(|_| Policy::default(), |s| s.policy)
 }
 
 /// Connect, survey, complete the plan (edit forms, targets, prune), save it with `--out`;

@@ -89,6 +89,11 @@ pub fn confirm(yes: bool, question: &str) -> Decision {
     }
 }
 
+/// True when a person can be asked: stdin and stderr are both terminals.
+pub fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
 /// Asks for a password on the terminal, without echo (the spinner cleared first).
 pub fn password(prompt: &str) -> std::io::Result<String> {
     crate::report::spinner::clear();

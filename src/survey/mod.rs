@@ -14,7 +14,7 @@ use crate::api::{ApiError, BillingClient, Service};
 use crate::executor::retry::ReadRetry;
 use crate::manifest::{Group, LoginMode, Manifest};
 use crate::money::Money;
-use crate::plan::{self, Action, Plan};
+use crate::plan::{self, Action, Blocked, Plan};
 
 /// What the billing says about a manifest before anything is ordered.
 pub struct Survey {
@@ -28,42 +28,29 @@ pub struct Survey {
     pub transient: Option<ApiError>,
 }
 
-/// A group that cannot be planned, because the list of its item type is not known complete:
-/// a server missing from such a list may exist all the same.
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct Blocked {
-    /// Position of the group in the manifest.
-    pub group_index: usize,
-    /// Its name.
-    pub group: String,
-    /// Why, in words.
-    pub reason: String,
-}
-
-impl Blocked {
-    /// The groups whose item type has a list gap or a failed list.
-    fn find(manifest: &Manifest, lists: &fleet::Lists) -> Vec<Self> {
-        manifest
-            .groups()
-            .enumerate()
-            .filter_map(|(group_index, group)| {
-                let gap = lists.gaps.iter().find(|(kind, _)| *kind == group.kind);
-                let failed = lists.failed.iter().find(|(kind, _)| *kind == group.kind);
-                let reason = match (gap, failed) {
-                    (_, Some((kind, e))) => format!("the {kind} service list failed: {e}"),
-                    (Some((kind, why)), None) => {
-                        format!("the {kind} service list is not known to be complete ({why})")
-                    }
-                    (None, None) => return None,
-                };
-                Some(Self {
-                    group_index,
-                    group: group.name.clone(),
-                    reason,
-                })
+/// The groups that cannot be planned: their item type's list has a gap or failed, so a
+/// server missing from it may exist all the same.
+fn blocked_groups(manifest: &Manifest, lists: &fleet::Lists) -> Vec<Blocked> {
+    manifest
+        .groups()
+        .enumerate()
+        .filter_map(|(group_index, group)| {
+            let gap = lists.gaps.iter().find(|(kind, _)| *kind == group.kind);
+            let failed = lists.failed.iter().find(|(kind, _)| *kind == group.kind);
+            let reason = match (gap, failed) {
+                (_, Some((kind, e))) => format!("the {kind} service list failed: {e}"),
+                (Some((kind, why)), None) => {
+                    format!("the {kind} service list is not known to be complete ({why})")
+                }
+                (None, None) => return None,
+            };
+            Some(Blocked {
+                group_index,
+                group: group.name.clone(),
+                reason,
             })
-            .collect()
-    }
+        })
+        .collect()
 }
 
 /// Logs in, lists, reconciles and prices. A group whose list is not known complete is not
@@ -92,7 +79,7 @@ pub async fn survey(client: &BillingClient, manifest: &Manifest) -> Result<Surve
     let (account, lists, mut quotes) =
         tokio::join!(account, fleet::list_each(client, manifest), previews);
     let (account, lists) = (account?, lists?);
-    let blocked = Blocked::find(manifest, &lists);
+    let blocked = blocked_groups(manifest, &lists);
     let transient = lists
         .failed
         .into_iter()

@@ -9,7 +9,6 @@
 //! ([`crate::report`]).
 
 // `doctor` reads edit forms the way `plan` does; the form reading moved to the survey stage.
-pub(crate) use crate::survey::forms as converge;
 
 use std::sync::Arc;
 
@@ -287,8 +286,8 @@ impl Apply<'_> {
             estimate
                 .total
                 .as_ref()
-                .map_or_else(|| "an unknown cost".to_owned(), money),
-            money(balance)
+                .map_or_else(|| "an unknown cost".to_owned(), Money::to_string),
+            balance
         );
         if confirm::confirm(self.args.confirm.yes, &question) == Decision::Declined {
             self.write_report(entries)?;
@@ -305,10 +304,4 @@ impl Apply<'_> {
         tracing::info!("report written to {}", path.display());
         Ok(rows)
     }
-}
-
-fn money(m: &Money) -> String {
-    format!("{} {}", m.amount(), m.currency)
-        .trim_end()
-        .to_owned()
 }

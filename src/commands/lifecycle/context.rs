@@ -7,10 +7,11 @@ use std::time::Instant;
 use super::{Fleet, Member, Settings, jobs};
 use crate::cli::{BillingArgs, ConfirmArgs, TargetArgs};
 use crate::commands::connect::{Connection, Pace, connect};
-use crate::commands::{CmdError, CmdResult, confirm, fleet, preflight};
+use crate::commands::{CmdError, CmdResult, confirm, preflight};
 use crate::executor::{FleetLock, Interrupt, Policy};
 use crate::manifest::{Loaded, Manifest};
 use crate::report::{ReportRow, RowOutcome, Summary};
+use crate::survey::fleet;
 
 /// A logged-in command on one manifest: the connection, the fleet as found, the run options.
 pub(crate) struct Context {

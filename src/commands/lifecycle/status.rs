@@ -4,10 +4,11 @@
 
 use crate::api::{BillingClient, is_license_type};
 use crate::cli::{ConfirmArgs, StatusArgs};
-use crate::commands::{CmdError, CmdResult, fleet};
+use crate::commands::{CmdError, CmdResult};
 use crate::exit;
 use crate::plan::fleet::Fleet;
 use crate::report::status::StatusReport;
+use crate::survey::fleet;
 
 /// `billfleet status`.
 pub async fn status(args: &StatusArgs) -> CmdResult {
