@@ -4,8 +4,6 @@
 //! with `--out`, to [`crate::planfile`] — and never sends a paid call. A plan that cannot be
 //! completed (unknown tariff, refused preview, a failed list) is exit 1 naming the group.
 
-use std::io::Write;
-
 use tokio_util::sync::CancellationToken;
 
 use super::connect::{Pace, connect};
@@ -35,13 +33,7 @@ pub async fn run(args: &PlanArgs) -> CmdResult {
     if let Some(problem) = blocked_error(&plan) {
         return Err(problem);
     }
-    let mut out = std::io::BufWriter::new(crate::report::stdout());
-    let written = match args.output {
-        OutputFormat::Json => crate::report::plan::json(&plan, &mut out),
-        OutputFormat::Text => crate::report::plan::text(&plan, &mut out),
-    };
-    written
-        .and_then(|()| out.flush())
+    crate::report::plan::print(&plan, args.output == OutputFormat::Json)
         .map_err(|e| CmdError::aborted(format!("cannot write the plan: {e}")))?;
     if args.detailed_exitcode && plan.summary().has_changes() {
         return Ok(exit::CHANGES_PENDING);

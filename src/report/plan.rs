@@ -20,6 +20,17 @@ const HEAD_ROWS: usize = 10;
 /// Rows shown at the end of a long group.
 const TAIL_ROWS: usize = 5;
 
+/// Writes `plan` on stdout as JSON or text (a closed pipe ends it quietly).
+pub fn print(plan: &Plan, json_out: bool) -> io::Result<()> {
+    let mut out = BufWriter::new(super::stdout());
+    if json_out {
+        json(plan, &mut out)?;
+    } else {
+        text(plan, &mut out)?;
+    }
+    out.flush()
+}
+
 /// Writes the plan as one pretty-printed JSON object followed by a newline.
 pub fn json<W: Write>(plan: &Plan, w: W) -> io::Result<()> {
     let mut w = BufWriter::new(w);
